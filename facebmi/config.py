@@ -1,0 +1,110 @@
+"""The model config: architecture, preprocessing contract and labels, saved as config.json beside the weights.
+
+A weights folder (or Hub repo) is fully described by this file: anyone loading it knows how to crop and
+normalise a face, what the outputs mean and how wide the BMI interval is, without reading our code.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .labels import AGE_BRACKETS
+
+# Bumped when the meaning of a field changes; loading refuses a config from a newer format.
+CONFIG_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """How a detected face becomes a model input (see align.py, the only code that applies it)."""
+
+    size: int = 112  # output side in pixels; 112 keeps MobileNetV2 near 5 ms a face on 2 CPU cores
+    # Fraction of the crop the 5-landmark template spans. Below 1 leaves room around the face: at 0.7 the
+    # crop shows hairline to upper neck, where cheek, jaw and neck width carry most of the BMI signal.
+    face_fraction: float = 0.7
+    # ImageNet statistics, because the backbone starts from ImageNet weights. RGB order, 0-1 scale.
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class DetectSpec:
+    """Face detection settings (detect.py)."""
+
+    # The photo is downscaled so its longer side is at most this before MTCNN runs: detection cost grows
+    # with pixels, and a 640x480 photo detected at 480 px costs about a third of full size.
+    max_side: int = 480
+    min_face_size: int = 20  # MTCNN's smallest face, in pixels of the downscaled copy
+    # MTCNN's own last stage keeps faces from 0.7; below 0.9 most hits are texture, not faces.
+    min_score: float = 0.9
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    format_version: int = CONFIG_FORMAT_VERSION
+    backbone: str = "mobilenet_v2"  # torchvision architecture name; only this one is built today
+    feature_dim: int = 1280  # width of the backbone's pooled features
+    embedding_dim: int = 128  # the distilled face-descriptor head (dlib's descriptor is 128-d)
+    dropout: float = 0.2  # before every head, during training only
+    crop: CropSpec = field(default_factory=CropSpec)
+    detect: DetectSpec = field(default_factory=DetectSpec)
+    age_brackets: tuple[str, ...] = AGE_BRACKETS  # class order of the bracket head
+    # The BMI head predicts (bmi - bmi_mean) / bmi_scale, so its output starts near a sensible value.
+    bmi_mean: float = 30.0
+    bmi_scale: float = 10.0
+    age_scale: float = 30.0  # the age-in-years head predicts age / age_scale
+    # Split-conformal interval on log BMI: [bmi * exp(-w), bmi * exp(w)], w calibrated on held-out faces
+    # so that `bmi_interval_level` of them fall inside. 0 means "not calibrated" (no interval shown).
+    bmi_interval_level: float = 0.8
+    bmi_interval_log_halfwidth: float = 0.0
+    # Free-form provenance (data, split, metrics); shown in the model card, never read by code.
+    training: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        version = data.get("format_version")
+        if not isinstance(version, int):
+            raise ValueError("config.json has no integer 'format_version': is this a facebmi model?")
+        if version > CONFIG_FORMAT_VERSION:
+            raise ValueError(
+                f"config.json is format {version}, this facebmi reads up to {CONFIG_FORMAT_VERSION}: "
+                "upgrade facebmi or pick an older model revision"
+            )
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"config.json has fields this facebmi does not know: {', '.join(unknown)}")
+        values = dict(data)
+        values["crop"] = CropSpec(**_tuples(data.get("crop", {})))
+        values["detect"] = DetectSpec(**data.get("detect", {}))
+        values["age_brackets"] = tuple(data.get("age_brackets", AGE_BRACKETS))
+        if values["age_brackets"] != AGE_BRACKETS:
+            raise ValueError(f"config.json age_brackets {values['age_brackets']} differ from {AGE_BRACKETS}")
+        return cls(**values)
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / "config.json"
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "ModelConfig":
+        path = Path(folder) / "config.json"
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no config.json in {folder}: a facebmi model folder holds config.json "
+                                    "and model.safetensors") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON ({err}): the file is corrupt, download it again") from None
+        return cls.from_dict(data)
+
+
+def _tuples(d: dict) -> dict:
+    """JSON turns tuples into lists; the frozen dataclasses want tuples back."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}

@@ -1,0 +1,85 @@
+"""The network: a MobileNetV2 backbone shared by four small heads, saved as safetensors + config.json.
+
+Heads: BMI (regression), age bracket (8 logits), age in years (regression, trained on exact ages), and a
+128-d face embedding trained to mimic dlib's face descriptor (distillation; see training/train.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torchvision.models import mobilenet_v2
+
+from .config import ModelConfig
+
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class ModelOutput:
+    bmi: torch.Tensor  # (N,) BMI in kg/m^2
+    bracket_logits: torch.Tensor  # (N, 8) in config.age_brackets order
+    age_years: torch.Tensor  # (N,) years
+    embedding: torch.Tensor  # (N, embedding_dim), unnormalised
+
+
+class FaceAttributeModel(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if config.backbone != "mobilenet_v2":
+            raise ValueError(f"unknown backbone {config.backbone!r}; this facebmi builds 'mobilenet_v2'")
+        self.config = config
+        self.backbone = mobilenet_v2(weights=None).features
+        self.dropout = nn.Dropout(config.dropout)
+        self.bmi_head = nn.Linear(config.feature_dim, 1)
+        self.bracket_head = nn.Linear(config.feature_dim, len(config.age_brackets))
+        self.age_head = nn.Linear(config.feature_dim, 1)
+        self.embedding_head = nn.Linear(config.feature_dim, config.embedding_dim)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.backbone(x).mean(dim=(2, 3)))
+
+    def forward(self, x: torch.Tensor) -> ModelOutput:
+        f = self.features(x)
+        c = self.config
+        return ModelOutput(
+            bmi=self.bmi_head(f).squeeze(1) * c.bmi_scale + c.bmi_mean,
+            bracket_logits=self.bracket_head(f),
+            age_years=self.age_head(f).squeeze(1) * c.age_scale,
+            embedding=self.embedding_head(f),
+        )
+
+    def load_imagenet_backbone(self, path: str | Path) -> None:
+        """Start the backbone from torchvision's ImageNet MobileNetV2 checkpoint (training only)."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        backbone = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        self.backbone.load_state_dict(backbone)
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+        self.config.save(folder)
+        return folder
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, device: str | torch.device = "cpu") -> "FaceAttributeModel":
+        folder = Path(folder)
+        config = ModelConfig.load(folder)
+        weights = folder / WEIGHTS_NAME
+        if not weights.is_file():
+            raise FileNotFoundError(f"no {WEIGHTS_NAME} in {folder}")
+        try:
+            state = load_file(str(weights), device=str(device))
+        except Exception as err:  # safetensors raises its own error types for truncated or garbled files
+            raise ValueError(f"{weights} is corrupt or incomplete ({err}): download it again") from None
+        model = cls(config)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{weights} does not match config.json: missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]}")
+        return model.to(device).eval()

@@ -1,0 +1,86 @@
+"""Photo in, one result per face out: load -> detect -> crop -> model -> FaceResult objects."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .align import crop_faces, to_model_input
+from .detect import Detection, FaceDetector
+from .images import ImageInput, load_image
+from .labels import who_category
+from .model import FaceAttributeModel
+
+
+@dataclass
+class FaceResult:
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the (EXIF-upright) photo
+    score: float  # detection confidence, 0-1
+    bmi: float  # estimated BMI, kg/m^2
+    bmi_interval: tuple[float, float] | None  # calibrated interval (level in the model config); None if uncalibrated
+    who_category: str  # WHO adult class of the estimate
+    age_bracket: str  # most probable of the 8 Adience brackets
+    age_bracket_prob: float
+    age_probs: dict[str, float]  # all 8 brackets, youngest first
+    age_years: float  # the age head's point estimate in years
+    landmarks: list[list[float]] = field(repr=False)  # 5 (x, y) points
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def choose_device(device: str | torch.device | None = None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Predictor:
+    def __init__(self, model: FaceAttributeModel, device: str | torch.device | None = None):
+        self.device = choose_device(device)
+        self.model = model.to(self.device).eval().to(memory_format=torch.channels_last)
+        self.config = model.config
+        self.detector = FaceDetector(self.config.detect, device=self.device)
+
+    @classmethod
+    def from_pretrained(cls, source: str | None = None, revision: str | None = None,
+                        device: str | torch.device | None = None) -> "Predictor":
+        """source: None (embedded default), a local folder, or a Hub repo id. See loading.py."""
+        from .loading import load_model
+
+        return cls(load_model(source, revision=revision, device=choose_device(device)), device=device)
+
+    def predict(self, image: ImageInput) -> list[FaceResult]:
+        """Every face in the photo, most confident first; an empty list when there is none."""
+        picture = load_image(image)
+        return self.predict_detections(picture, self.detector.detect(picture))
+
+    def predict_detections(self, picture, detections: list[Detection]) -> list[FaceResult]:
+        if not detections:
+            return []
+        crops = crop_faces(picture, [d.landmarks for d in detections], self.config.crop)
+        bmi, probs, age = self.infer_crops(crops)
+        return [self._result(d, bmi[i], probs[i], age[i]) for i, d in enumerate(detections)]
+
+    @torch.inference_mode()
+    def infer_crops(self, crops: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """uint8 crops (N, 3, S, S) from crop_faces -> BMI (N,), bracket probabilities (N, 8), age (N,)."""
+        x = to_model_input(crops.to(self.device), self.config.crop).contiguous(memory_format=torch.channels_last)
+        out = self.model(x)
+        return (out.bmi.float().cpu().numpy(), out.bracket_logits.float().softmax(1).cpu().numpy(),
+                out.age_years.float().cpu().numpy())
+
+    def _result(self, det: Detection, bmi: float, probs: np.ndarray, age: float) -> FaceResult:
+        c = self.config
+        w = c.bmi_interval_log_halfwidth
+        interval = (float(bmi * math.exp(-w)), float(bmi * math.exp(w))) if w > 0 else None
+        top = int(np.argmax(probs))
+        return FaceResult(
+            box=tuple(float(v) for v in det.box), score=det.score, bmi=float(bmi), bmi_interval=interval,
+            who_category=who_category(float(bmi)), age_bracket=c.age_brackets[top],
+            age_bracket_prob=float(probs[top]),
+            age_probs={name: float(p) for name, p in zip(c.age_brackets, probs)},
+            age_years=float(max(0.0, age)), landmarks=det.landmarks.tolist(),
+        )

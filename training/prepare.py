@@ -1,0 +1,117 @@
+"""Detect, crop and (optionally) describe every face of the labelled folders, once, into a cached
+`datasets` dataset that training reads. Resumable: work is saved in shards and finished shards are skipped.
+
+    python -m training.prepare --out .cache/faces [--folders ../shared/datasets/bmi-reddit ...] [--workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing as mp
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from facebmi.align import crop_faces
+from facebmi.config import ModelConfig
+from facebmi.detect import FaceDetector, main_face
+from facebmi.images import ImageError, load_image
+from training.sources import GROUP_COLUMNS, SHARED_DATASETS, LabelRow, read_folder
+from training.splits import split_of
+
+SHARD_SIZE = 500  # rows per saved shard: small enough that an interruption loses little work
+
+_worker = {}
+
+
+def _init_worker(with_teacher: bool) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one process per core does better than threads on small images
+    config = ModelConfig()
+    _worker["config"] = config
+    _worker["detector"] = FaceDetector(config.detect)
+    if with_teacher:
+        from training.teacher import DlibDescriptor
+
+        _worker["teacher"] = DlibDescriptor()
+
+
+def _process(row: LabelRow) -> dict:
+    config, detector = _worker["config"], _worker["detector"]
+    record = {"source": row.source, "file": row.file, "bmi": row.bmi, "age": row.age, "bracket": row.bracket,
+              "sex": row.sex, "group_id": row.group, "split": split_of(row.group),
+              "label_conflict": row.label_conflict, "image": None, "face_box": None, "face_score": None,
+              "skip_reason": None, "teacher_embedding": None}
+    try:
+        picture = load_image(row.path)
+    except ImageError as err:
+        record["skip_reason"] = f"unreadable: {err}"
+        return record
+    face = main_face(detector.detect(picture))
+    if face is None:
+        record["skip_reason"] = "no face found"
+        return record
+    crop = crop_faces(picture, [face.landmarks], config.crop)[0].permute(1, 2, 0).numpy()
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(crop).save(buffer, format="PNG")
+    record.update(image={"bytes": buffer.getvalue(), "path": None}, face_box=list(face.box),
+                  face_score=face.score)
+    if "teacher" in _worker:
+        record["teacher_embedding"] = _worker["teacher"].describe(picture, face.box).tolist()
+    return record
+
+
+def features():
+    from datasets import Features, Image, Sequence, Value
+
+    return Features({
+        "image": Image(), "source": Value("string"), "file": Value("string"), "bmi": Value("float32"),
+        "age": Value("float32"), "bracket": Value("string"), "sex": Value("string"),
+        "group_id": Value("string"), "split": Value("string"), "label_conflict": Value("bool"),
+        "face_box": Sequence(Value("float32"), length=4), "face_score": Value("float32"),
+        "skip_reason": Value("string"), "teacher_embedding": Sequence(Value("float32"), length=128),
+    })
+
+
+def prepare(folders: list[Path], out: Path, workers: int = 2, with_teacher: bool = True, limit: int | None = None):
+    from datasets import Dataset, concatenate_datasets, load_from_disk
+
+    shards_dir = out.parent / (out.name + ".shards")
+    shards_dir.mkdir(parents=True, exist_ok=True)
+    rows = [row for folder in folders for row in read_folder(folder)[:limit]]
+    chunks = [rows[i:i + SHARD_SIZE] for i in range(0, len(rows), SHARD_SIZE)]
+    todo = [(i, chunk) for i, chunk in enumerate(chunks) if not (shards_dir / f"{i:05d}" / "dataset_info.json").exists()]
+    with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(with_teacher,)) as pool, \
+            tqdm(total=len(rows), initial=(len(chunks) - len(todo)) * SHARD_SIZE, desc="faces", file=sys.stderr) as bar:
+        for i, chunk in todo:
+            records = []
+            for record in pool.imap(_process, chunk, chunksize=8):
+                records.append(record)
+                bar.update(1)
+            shard = Dataset.from_list(records, features=features())
+            shard.save_to_disk(str(shards_dir / f"{i:05d}"))  # written whole, then marked done by its info file
+    data = concatenate_datasets([load_from_disk(str(shards_dir / f"{i:05d}")) for i in range(len(chunks))])
+    data.save_to_disk(str(out))
+    return data
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(".cache/faces"))
+    parser.add_argument("--folders", type=Path, nargs="*",
+                        default=[SHARED_DATASETS / name for name in GROUP_COLUMNS])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-teacher", action="store_true", help="skip the dlib descriptors")
+    parser.add_argument("--limit", type=int, help="first N rows of each folder (smoke tests)")
+    args = parser.parse_args(argv)
+    data = prepare(args.folders, args.out, args.workers, not args.no_teacher, args.limit)
+    skipped = sum(r is not None for r in data["skip_reason"])
+    print(f"{len(data)} rows, {skipped} skipped, saved to {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
