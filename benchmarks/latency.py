@@ -1,0 +1,83 @@
+"""End-to-end latency on CPU: a 640x480 photo with 1 and with 4 faces, split into detection and model time,
+plus batch throughput, compared with facenet-pytorch's MTCNN alone on the full-size photo (the speed bar).
+
+    python -m benchmarks.latency [--repeats 50] [--threads 2] [--model PATH_OR_REPO]
+
+The photos are built from scikit-image's public-domain astronaut, so the numbers are reproducible anywhere.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from facebmi.align import crop_faces
+from facebmi.images import load_image
+from facebmi.predictor import Predictor
+
+
+def test_photos() -> dict[str, Image.Image]:
+    from skimage import data
+
+    face = Image.fromarray(data.astronaut())
+    one = Image.new("RGB", (640, 480), (90, 110, 130))
+    one.paste(face.resize((400, 400)), (120, 40))
+    four = Image.new("RGB", (640, 480), (90, 110, 130))
+    for i in range(4):
+        four.paste(face.resize((230, 230)), (20 + (i % 2) * 320, 10 + (i // 2) * 240))
+    return {"1 face 640x480": one, "4 faces 640x480": four}
+
+
+def percentile_ms(samples: list[float], q: float) -> float:
+    return round(float(np.percentile(samples, q)) * 1000, 1)
+
+
+def time_it(fn, repeats: int) -> list[float]:
+    fn()  # warm-up: first calls pay for lazy initialisation
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    predictor = Predictor.from_pretrained(args.model, device="cpu")
+    report = {"threads": args.threads, "repeats": args.repeats, "detect_max_side": predictor.config.detect.max_side}
+    for name, photo in test_photos().items():
+        detections = predictor.detector.detect(photo)
+        crops = crop_faces(photo, [d.landmarks for d in detections], predictor.config.crop)
+        total = time_it(lambda: predictor.predict(photo), args.repeats)
+        detect = time_it(lambda: predictor.detector.detect(photo), args.repeats)
+        crop = time_it(lambda: crop_faces(photo, [d.landmarks for d in detections], predictor.config.crop), args.repeats)
+        model = time_it(lambda: predictor.infer_crops(crops), args.repeats)
+        mtcnn_full = time_it(lambda: predictor.detector.mtcnn.detect(photo), args.repeats)
+        report[name] = {
+            "faces_found": len(detections),
+            "end_to_end_ms": {"p50": percentile_ms(total, 50), "p95": percentile_ms(total, 95)},
+            "detect_ms_p50": percentile_ms(detect, 50), "crop_ms_p50": percentile_ms(crop, 50),
+            "model_ms_p50": percentile_ms(model, 50),
+            "bar_mtcnn_alone_full_size_ms_p50": percentile_ms(mtcnn_full, 50),
+        }
+    # Batch mode (the CLI): images per second over a list of photos, load + detect + crop + model.
+    photos = list(test_photos().values()) * 10
+    t = time.perf_counter()
+    for photo in photos:
+        predictor.predict(load_image(photo))
+    report["batch_images_per_second"] = round(len(photos) / (time.perf_counter() - t), 1)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""Train the default model on the cached crops: MobileNetV2 from ImageNet, one multi-task run.
+
+    python -m training.prepare            # once: detect, crop and describe every face (cached)
+    python -m training.train --out runs/default [--steps 4000]
+
+Losses: distillation of dlib's face descriptor (all faces), BMI (Reddit), age bracket (UTKFace, Adience)
+and age in years (UTKFace). Validation picks the BMI head (trained vs ridge) and calibrates the interval;
+the test split is never read here.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from facebmi.align import to_model_input
+from facebmi.config import ModelConfig
+from facebmi.labels import AGE_BRACKETS
+from facebmi.model import FaceAttributeModel
+from training.augment import augment
+from training.metrics import bmi_metrics, bracket_metrics
+from training.train_config import TrainConfig
+
+log = logging.getLogger("facebmi.train")
+
+
+@dataclasses.dataclass
+class FaceTable:
+    """Every usable cached face, as tensors (row i of each field is face i)."""
+
+    crops: torch.Tensor  # uint8 (N, 3, S, S)
+    teacher: torch.Tensor  # (N, 128), zeros where has_teacher is False
+    has_teacher: torch.Tensor  # bool (N,)
+    bmi: torch.Tensor  # (N,), NaN where unknown
+    age: torch.Tensor  # (N,), NaN where unknown
+    bracket: torch.Tensor  # long (N,), -1 where unknown
+    sex: np.ndarray  # 'F' / 'M' / ''
+    source: np.ndarray
+    split: np.ndarray
+    label_conflict: np.ndarray
+
+    def where(self, mask: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(mask)
+
+
+def load_faces(path: Path) -> FaceTable:
+    from datasets import load_from_disk
+
+    data = load_from_disk(str(path)).filter(lambda r: r["skip_reason"] is None)
+    raw = data.cast_column("image", data.features["image"].__class__(decode=False))
+    crops = np.stack([np.asarray(Image.open(io.BytesIO(r["bytes"])).convert("RGB")) for r in raw["image"]])
+    teacher = [t if t is not None else [0.0] * 128 for t in data["teacher_embedding"]]
+    nan = float("nan")
+    return FaceTable(
+        crops=torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(),
+        teacher=torch.tensor(teacher, dtype=torch.float32),
+        has_teacher=torch.tensor([t is not None for t in data["teacher_embedding"]]),
+        bmi=torch.tensor([nan if v is None else v for v in data["bmi"]], dtype=torch.float32),
+        age=torch.tensor([nan if v is None else v for v in data["age"]], dtype=torch.float32),
+        bracket=torch.tensor([-1 if b is None else AGE_BRACKETS.index(b) for b in data["bracket"]]),
+        sex=np.array(data["sex"]), source=np.array(data["source"]), split=np.array(data["split"]),
+        label_conflict=np.array(data["label_conflict"]),
+    )
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, cfg: TrainConfig,
+                 gen: torch.Generator) -> dict[str, torch.Tensor]:
+    mc = model.config
+    x = to_model_input(augment(faces.crops[idx], cfg.augment, gen), mc.crop).contiguous(
+        memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+    losses = {}
+    t = faces.has_teacher[idx]
+    if t.any():
+        cos = F.cosine_similarity(out.embedding[t].float(), faces.teacher[idx][t], dim=1)
+        losses["distill"] = (1 - cos).mean()
+    bmi = faces.bmi[idx]
+    m = ~torch.isnan(bmi)
+    if m.any():  # Huber on the head's standardised scale: robust to the flagged label errors
+        losses["bmi"] = F.smooth_l1_loss((out.bmi[m].float() - mc.bmi_mean) / mc.bmi_scale,
+                                         (bmi[m] - mc.bmi_mean) / mc.bmi_scale, beta=0.5)
+    br = faces.bracket[idx]
+    m = br >= 0
+    if m.any():
+        losses["bracket"] = F.cross_entropy(out.bracket_logits[m].float(), br[m], label_smoothing=cfg.label_smoothing)
+    age = faces.age[idx]
+    m = ~torch.isnan(age)
+    if m.any():
+        losses["age"] = F.smooth_l1_loss(out.age_years[m].float() / mc.age_scale, age[m] / mc.age_scale, beta=0.1)
+    return losses
+
+
+@torch.inference_mode()
+def infer(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
+    """Eval-mode outputs and pooled features for the given faces (no augmentation)."""
+    model.eval()
+    keys = ("bmi", "probs", "age", "embedding", "features")
+    parts = {k: [] for k in keys}
+    for i in range(0, len(idx), batch):
+        x = to_model_input(faces.crops[idx[i:i + batch]], model.config.crop).contiguous(
+            memory_format=torch.channels_last)
+        f = model.features(x)
+        out = model(x)
+        for k, v in zip(keys, (out.bmi, out.bracket_logits.softmax(1), out.age_years, out.embedding, f)):
+            parts[k].append(v.float().numpy())
+    model.train()
+    return {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in parts.items()}
+
+
+def validate(model: FaceAttributeModel, faces: FaceTable, split: str = "validation") -> dict:
+    report = {}
+    reddit = faces.where((faces.split == split) & ~np.isnan(faces.bmi.numpy()))
+    if len(reddit):
+        out = infer(model, faces, reddit)
+        report["bmi"] = bmi_metrics(faces.bmi.numpy()[reddit], out["bmi"])
+    utk = faces.where((faces.split == split) & (faces.source == "age-utkface") & ~faces.label_conflict)
+    if len(utk):
+        out = infer(model, faces, utk)
+        report["utk_bracket"] = bracket_metrics(faces.bracket.numpy()[utk], out["probs"])
+        report["utk_age_mae"] = float(np.abs(out["age"] - faces.age.numpy()[utk]).mean())
+        t = faces.has_teacher.numpy()[utk]
+        e, tt = out["embedding"][t], faces.teacher.numpy()[utk][t]
+        report["distill_cos"] = float((np.sum(e * tt, 1) / (np.linalg.norm(e, axis=1) * np.linalg.norm(tt, axis=1))).mean())
+    return report
+
+
+def fit_ridge_head(model: FaceAttributeModel, faces: FaceTable, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Closed-form ridge from pooled features to the BMI head's standardised target (training split)."""
+    mc = model.config
+    idx = faces.where((faces.split == "train") & ~np.isnan(faces.bmi.numpy()))
+    x = infer(model, faces, idx)["features"].astype(np.float64)
+    y = (faces.bmi.numpy()[idx] - mc.bmi_mean) / mc.bmi_scale
+    mu = x.mean(0)
+    xc = x - mu
+    w = np.linalg.solve(xc.T @ xc + alpha * np.eye(x.shape[1]), xc.T @ (y - y.mean()))
+    b = y.mean() - mu @ w
+    return torch.tensor(w, dtype=torch.float32).view(1, -1), torch.tensor([b], dtype=torch.float32)
+
+
+def choose_bmi_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig) -> bool:
+    """Swap in a ridge BMI head if it beats the trained one on validation MAE; True if swapped."""
+    before = validate(model, faces).get("bmi", {})
+    if "mae" not in before:
+        return False  # no validation faces with BMI (a smoke run): keep the trained head
+    trained = (model.bmi_head.weight.detach().clone(), model.bmi_head.bias.detach().clone())
+    weight, bias = fit_ridge_head(model, faces, cfg.ridge_alpha)
+    with torch.no_grad():
+        model.bmi_head.weight.copy_(weight)
+        model.bmi_head.bias.copy_(bias)
+    after = validate(model, faces)["bmi"]
+    log.info("BMI head on validation: trained %s, ridge %s", before, after)
+    if after["mae"] < before["mae"]:
+        return True
+    with torch.no_grad():
+        model.bmi_head.weight.copy_(trained[0])
+        model.bmi_head.bias.copy_(trained[1])
+    return False
+
+
+def calibrate_interval(model: FaceAttributeModel, faces: FaceTable, level: float) -> dict:
+    """Split-conformal half-width on log BMI from the validation faces (finite-sample corrected)."""
+    idx = faces.where((faces.split == "validation") & ~np.isnan(faces.bmi.numpy()))
+    pred = infer(model, faces, idx)["bmi"]
+    scores = np.sort(np.abs(np.log(faces.bmi.numpy()[idx]) - np.log(np.clip(pred, 1.0, None))))
+    k = min(len(scores) - 1, math.ceil((len(scores) + 1) * level) - 1)
+    return {"log_halfwidth": float(scores[k]), "n": int(len(scores))}
+
+
+def train(cfg: TrainConfig) -> Path:
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    faces = load_faces(cfg.faces)
+    train_idx = faces.where(faces.split == "train")
+    bmi_idx = faces.where((faces.split == "train") & ~np.isnan(faces.bmi.numpy()))
+    bmi_mean = float(np.nanmean(faces.bmi.numpy()[bmi_idx]))
+    log.info("faces: %d train (%d with BMI), mean BMI %.2f", len(train_idx), len(bmi_idx), bmi_mean)
+
+    model = FaceAttributeModel(ModelConfig(bmi_mean=round(bmi_mean, 3)))
+    model.load_imagenet_backbone(cfg.imagenet_weights)
+    model = model.to(memory_format=torch.channels_last).train()
+    backbone = list(model.backbone.parameters())
+    heads = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    opt = torch.optim.AdamW([{"params": backbone, "lr_factor": cfg.backbone_lr_factor},
+                             {"params": heads, "lr_factor": 1.0}], lr=cfg.lr, weight_decay=cfg.weight_decay)
+    weights = {"distill": cfg.w_distill, "bmi": cfg.w_bmi, "bracket": cfg.w_bracket, "age": cfg.w_age}
+    n_bmi = round(cfg.batch_size * cfg.bmi_batch_share)
+    history, running, started = [], {}, time.time()
+    for step in range(cfg.steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, cfg) * group["lr_factor"]
+        idx = np.concatenate([rng.choice(bmi_idx, n_bmi), rng.choice(train_idx, cfg.batch_size - n_bmi)])
+        losses = batch_losses(model, faces, idx, cfg, gen)
+        total = sum(weights[k] * v for k, v in losses.items())
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        for k, v in losses.items():
+            running[k] = 0.98 * running.get(k, float(v)) + 0.02 * float(v)
+        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+            report = validate(model, faces)
+            report.update(step=step + 1, minutes=round((time.time() - started) / 60, 1),
+                          train_loss={k: round(v, 4) for k, v in running.items()})
+            history.append(report)
+            log.info("%s", report)
+
+    use_ridge, interval = choose_bmi_head(model, faces, cfg), None
+    if (faces.split[~np.isnan(faces.bmi.numpy())] == "validation").sum() >= 10:
+        interval = calibrate_interval(model, faces, cfg.interval_level)
+    final = validate(model, faces)
+    log.info("BMI head: %s; interval %s; validation %s", "ridge" if use_ridge else "trained", interval, final)
+
+    summary = {
+        "train_config": _jsonable(dataclasses.asdict(cfg)),
+        "data": {s: int((faces.source == s).sum()) for s in np.unique(faces.source)},
+        "split": "by person/group id hash (training/splits.py): 70% train, 15% validation, 15% test",
+        "bmi_head": "ridge on pooled features" if use_ridge else "trained",
+        "validation": final, "history": history, "interval_calibration": interval,
+        "minutes": round((time.time() - started) / 60, 1),
+    }
+    model.config = dataclasses.replace(model.config, bmi_interval_level=cfg.interval_level,
+                                       bmi_interval_log_halfwidth=round(interval["log_halfwidth"], 5) if interval else 0.0,
+                                       training=summary)
+    model.eval().to(memory_format=torch.contiguous_format)
+    return model.save_pretrained(cfg.out)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return str(value) if isinstance(value, Path) else value
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "augment":
+            continue
+        kind = type(getattr(defaults, f.name))
+        parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=getattr(defaults, f.name))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = TrainConfig(**{k: v for k, v in vars(args).items()})
+    print(train(cfg))
+
+
+if __name__ == "__main__":
+    main()
