@@ -18,10 +18,11 @@ def age_to_bracket_index(age: float) -> int:
 
     An age inside a bracket maps to it; an age in a gap (3, 7, 14-24, 33-37, 44-47, 54-59) goes to the
     nearest bracket, a tie to the older one. Whole years: 3 -> 4-6, 14 -> 15-20, 22 -> 15-20,
-    23 -> 25-32, 35 -> 38-43, 46 -> 48-53, 57 -> 60+.
+    23 -> 25-32, 35 -> 38-43, 46 -> 48-53, 57 -> 60+. A fractional age counts its completed years.
     """
     if age != age or age < 0:  # NaN or negative
         raise ValueError(f"age must be a non-negative number, got {age!r}")
+    age = float(int(age))  # completed years, as ages are stated: 22.9 years old is 22
     best, best_dist = 0, float("inf")
     for i, (low, high) in enumerate(_BRACKET_RANGES):
         dist = 0.0 if low <= age <= high else min(abs(age - low), abs(age - high))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import multiprocessing as mp
 import sys
@@ -80,9 +81,11 @@ def features():
 def prepare(folders: list[Path], out: Path, workers: int = 2, with_teacher: bool = True, limit: int | None = None):
     from datasets import Dataset, concatenate_datasets, load_from_disk
 
-    shards_dir = out.parent / (out.name + ".shards")
-    shards_dir.mkdir(parents=True, exist_ok=True)
     rows = [row for folder in folders for row in read_folder(folder)[:limit]]
+    # Shards are only reusable for the same input rows in the same order: key them by a hash of the list.
+    key = hashlib.sha256("\n".join(str(r.path) for r in rows).encode()).hexdigest()[:12]
+    shards_dir = out.parent / f"{out.name}.shards-{key}"
+    shards_dir.mkdir(parents=True, exist_ok=True)
     chunks = [rows[i:i + SHARD_SIZE] for i in range(0, len(rows), SHARD_SIZE)]
     todo = [(i, chunk) for i, chunk in enumerate(chunks) if not (shards_dir / f"{i:05d}" / "dataset_info.json").exists()]
     with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(with_teacher,)) as pool, \

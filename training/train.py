@@ -214,7 +214,8 @@ def train(cfg: TrainConfig) -> Path:
         total.backward()
         opt.step()
         for k, v in losses.items():
-            running[k] = 0.98 * running.get(k, float(v)) + 0.02 * float(v)
+            value = float(v.detach())
+            running[k] = 0.98 * running.get(k, value) + 0.02 * value
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
             report = validate(model, faces)
             report.update(step=step + 1, minutes=round((time.time() - started) / 60, 1),

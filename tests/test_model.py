@@ -1,0 +1,64 @@
+"""The model folder (safetensors + config.json) round-trips and refuses what it cannot read."""
+import json
+
+import pytest
+import torch
+
+from facebmi.config import CONFIG_FORMAT_VERSION, ModelConfig
+from facebmi.loading import DEFAULT_MODEL_DIR, ModelLoadError, load_model
+from facebmi.model import WEIGHTS_NAME, FaceAttributeModel
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = FaceAttributeModel(ModelConfig(bmi_mean=28.0, bmi_interval_log_halfwidth=0.2)).eval()
+    return model, model.save_pretrained(tmp_path / "m")
+
+
+def test_round_trip_keeps_weights_config_and_outputs(saved):
+    model, folder = saved
+    loaded = load_model(folder)
+    assert loaded.config == model.config
+    x = torch.randn(2, 3, 112, 112)
+    with torch.inference_mode():
+        a, b = model(x), loaded(x)
+    assert torch.allclose(a.bmi, b.bmi) and torch.allclose(a.bracket_logits, b.bracket_logits)
+    assert a.bracket_logits.shape == (2, 8) and a.embedding.shape == (2, 128)
+
+
+def test_config_carries_the_preprocessing_contract(saved):
+    _, folder = saved
+    data = json.loads((folder / "config.json").read_text())
+    assert data["crop"]["size"] == 112 and len(data["crop"]["mean"]) == 3
+    assert data["age_brackets"] == ["0-2", "4-6", "8-13", "15-20", "25-32", "38-43", "48-53", "60+"]
+
+
+def test_newer_config_format_is_refused_with_what_to_do(saved):
+    _, folder = saved
+    data = json.loads((folder / "config.json").read_text())
+    data["format_version"] = CONFIG_FORMAT_VERSION + 1
+    (folder / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ModelLoadError, match="upgrade facebmi"):
+        load_model(folder)
+
+
+def test_corrupt_weights_are_refused(saved):
+    _, folder = saved
+    blob = (folder / WEIGHTS_NAME).read_bytes()
+    (folder / WEIGHTS_NAME).write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        load_model(folder)
+
+
+def test_missing_folder_or_bad_id_is_refused(tmp_path):
+    with pytest.raises(ModelLoadError, match="neither an existing folder nor a Hub repo id"):
+        load_model(str(tmp_path / "no" / "such" / "model"))
+    with pytest.raises(ModelLoadError, match="no config.json"):
+        load_model(tmp_path)
+
+
+def test_embedded_default_model_is_trained_and_calibrated():
+    config = ModelConfig.load(DEFAULT_MODEL_DIR)
+    assert config.bmi_interval_log_halfwidth > 0, "the shipped model must carry a calibrated BMI interval"
+    assert config.training.get("validation"), "the shipped model records its validation metrics"
+    assert (DEFAULT_MODEL_DIR / WEIGHTS_NAME).stat().st_size < 20_000_000

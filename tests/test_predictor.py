@@ -1,0 +1,47 @@
+"""The predictor on real photos with the embedded default model."""
+import numpy as np
+from PIL import Image
+
+from facebmi.labels import AGE_BRACKETS
+
+
+def test_one_real_face(predictor, astronaut):
+    faces = predictor.predict(astronaut)
+    assert len(faces) == 1
+    face = faces[0]
+    x0, y0, x1, y1 = face.box
+    assert 150 < x0 < x1 < 300 and 30 < y0 < y1 < 220  # the astronaut's face, not her suit
+    assert 0.9 <= face.score <= 1.0
+    assert 12 < face.bmi < 60
+    low, high = face.bmi_interval
+    assert low < face.bmi < high
+    assert list(face.age_probs) == list(AGE_BRACKETS)
+    assert abs(sum(face.age_probs.values()) - 1) < 1e-4
+    assert face.age_bracket == max(face.age_probs, key=face.age_probs.get)
+    assert face.age_bracket_prob == face.age_probs[face.age_bracket]
+    # An adult woman: the model must not call her a child.
+    assert face.age_bracket not in ("0-2", "4-6", "8-13")
+
+
+def test_blank_image_gives_an_empty_list(predictor, blank_image):
+    assert predictor.predict(blank_image) == []
+
+
+def test_all_input_kinds_agree(predictor, astronaut, tmp_path):
+    path = tmp_path / "a.png"
+    astronaut.save(path)
+    results = [predictor.predict(x) for x in (astronaut, np.asarray(astronaut), path, str(path), path.read_bytes())]
+    bmis = [r[0].bmi for r in results]
+    assert max(bmis) - min(bmis) < 1e-3
+
+
+def test_several_faces_are_batched_and_each_gets_a_result(predictor, astronaut):
+    canvas = Image.new("RGB", (1024, 512), (40, 40, 40))
+    canvas.paste(astronaut, (0, 0))
+    canvas.paste(astronaut.transpose(Image.FLIP_LEFT_RIGHT), (512, 0))
+    faces = predictor.predict(canvas)
+    assert len(faces) == 2
+    # A mirrored face is the same face: the estimates agree closely.
+    assert abs(faces[0].bmi - faces[1].bmi) < 2.5
+    single = predictor.predict(astronaut)[0]
+    assert min(abs(f.bmi - single.bmi) for f in faces) < 0.5

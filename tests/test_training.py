@@ -1,0 +1,71 @@
+"""The training path on a tiny generated folder: prepare (detect, crop, teacher) -> train -> evaluate."""
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+from facebmi.config import ModelConfig
+from facebmi.predictor import Predictor
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory, astronaut):
+    """12 variants of the public-domain astronaut, labelled like the shared sets (12 'people')."""
+    folder = tmp_path_factory.mktemp("tiny")
+    (folder / "images").mkdir()
+    rows = []
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        img = ImageEnhance.Brightness(astronaut).enhance(0.7 + 0.05 * i)
+        if i % 2:
+            img = img.transpose(Image.FLIP_LEFT_RIGHT)
+        img = img.resize((256, 256))
+        img.save(folder / "images" / f"p{i}.jpg", quality=90)
+        rows.append([f"images/p{i}.jpg", f"{rng.uniform(18, 40):.2f}", str(20 + 3 * i), "F" if i % 3 else "M", str(i)])
+    with open(folder / "labels.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["file", "bmi", "age", "sex", "group_id"]] + rows)
+    return folder
+
+
+def test_prepare_train_evaluate(tiny_folder, tmp_path):
+    from training.evaluate import evaluate
+    from training.prepare import prepare
+    from training.train import train
+    from training.train_config import TrainConfig
+
+    data = prepare([tiny_folder], tmp_path / "faces", workers=1, with_teacher=True)
+    assert len(data) == 12 and all(r is None for r in data["skip_reason"])
+    assert all(len(t) == 128 for t in data["teacher_embedding"])
+    # A rerun (an interrupted build resumed) reuses the finished shards: same rows, none twice.
+    shard = next((tmp_path).glob("faces.shards-*/00000/dataset_info.json"))
+    written = shard.stat().st_mtime_ns
+    again = prepare([tiny_folder], tmp_path / "faces", workers=1, with_teacher=True)
+    assert again["file"] == data["file"] and shard.stat().st_mtime_ns == written
+
+    cfg = TrainConfig(faces=tmp_path / "faces", out=tmp_path / "model", steps=3, batch_size=8, warmup_steps=1,
+                      eval_every=3, threads=1)
+    folder = train(cfg)
+    config = ModelConfig.load(folder)
+    assert 18 < config.bmi_mean < 40  # the training-set mean BMI
+    assert config.training["train_config"]["steps"] == 3
+
+    report = evaluate(Predictor.from_pretrained(str(folder), device="cpu"), tiny_folder, progress=False)
+    json.dumps(report)  # printable as JSON
+    assert report["n"] == 12 and report["faces_not_found"] == 0
+    assert report["bmi"]["n"] == 12 and report["bmi"]["mae"] >= 0
+    assert report["bmi"]["mean_predictor"]["value"] == pytest.approx(config.bmi_mean)
+    assert 0 <= report["bracket"]["exact"] <= report["bracket"]["one_off"] <= 1
+    assert set(report["per_sex"]) == {"F", "M"}
+    assert report["per_sex"]["F"]["bmi"]["n"] + report["per_sex"]["M"]["bmi"]["n"] == 12
+
+
+def test_evaluate_cli_prints_one_json_object(tiny_folder, tmp_path, capsys):
+    from facebmi.model import FaceAttributeModel
+    from training.evaluate import main
+
+    folder = FaceAttributeModel(ModelConfig()).save_pretrained(tmp_path / "m")
+    main(["--model", str(folder), "--data", str(tiny_folder), "--split", "test"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "test" and report["n"] < 12
