@@ -85,7 +85,7 @@ def _mask(text: str, span: tuple[int, int]) -> str:
 # --- height ----------------------------------------------------------------------------------------------
 
 _FEET = re.compile(
-    r"(?<![\d.])([4-7])\s*(?:'|ft\.?|feet|foot|;|\"(?=\s*\d))"  # 5' 5ft 5 foot, and the 5"10 / 5;10 typos
+    r"(?<![\d.])([1-9])\s*(?:'|ft\.?|feet|foot|;|\"(?=\s*\d))"  # 5' 5ft 5 foot, and the 5"10 / 5;10 typos
     r"(?:\s*(\d{1,2}(?:\.\d+)?)(?![\d.])\s*(?:\"|in(?:ch(?:es)?)?\b|')?)?"  # optional inches
 )
 _CM = re.compile(r"(?<![\d.])(\d{3})(?:\.\d)?\s*cm\b")
@@ -113,7 +113,7 @@ def _find_other_height(text: str):
             return int(m.group(1)) * INCH_M, m.span(), False
     m = _SLASH_FEET_SPACE_INCHES.search(text)
     if m and int(m.group(2)) < 12:
-        return (int(m.group(1)) * 12 + int(m.group(2))) * INCH_M, m.span(1, 2), False
+        return (int(m.group(1)) * 12 + int(m.group(2))) * INCH_M, (m.start(1), m.end(2)), False
     return None, None, None
 
 
@@ -123,7 +123,7 @@ _NUM = r"\d+(?:\.\d+)?"
 _UNIT = r"(?:lbs?|ibs?|bs|pounds?|kgs?|kilos?|kilograms?)\b"
 _ALT = rf"(?:\s*\(\s*{_NUM}\s*(?:{_UNIT}|st)\s*\))?"  # '174 (79kg)': the same weight in another unit
 _TERM = (
-    rf"(?:(?P<stone>\d{{1,2}})\s*(?:st|stone)\b\s*(?:(?P<stone_lb>\d{{1,2}}(?:\.\d+)?)(?![\d.])\s*(?:lbs?|pounds?)?\b)?"
+    rf"(?:(?P<stone>\d{{1,2}}(?:\.\d+)?)\s*(?:st|stone)\b\s*(?:(?P<stone_lb>\d{{1,2}}(?:\.\d+)?)(?![\d.])\s*(?:lbs?|pounds?)?\b)?"
     rf"|(?P<pre>~|about\s|around\s|approx\.?\s*)?(?P<num>{_NUM})\s*(?P<q1>\?|\+|ish\b)?\s*(?P<unit>{_UNIT})?"
     rf"\.?\s*(?P<q2>\?|\+|ish\b)?){_ALT}"
 )
@@ -157,7 +157,7 @@ def _unit_name(raw: str | None) -> str | None:
 
 def _term(match: re.Match) -> _Weight:
     if match.group("stone"):
-        pounds = int(match.group("stone")) * STONE_LB + float(match.group("stone_lb") or 0)
+        pounds = float(match.group("stone")) * STONE_LB + float(match.group("stone_lb") or 0)
         return _Weight(pounds, "lb", False)
     estimate = bool(match.group("pre") or match.group("q1") or match.group("q2"))
     return _Weight(float(match.group("num")), _unit_name(match.group("unit")), estimate)
@@ -174,7 +174,7 @@ def _chain_weights(body: str) -> list[_Weight] | None:
 
 
 def _find_chain(text: str):
-    """The first chain of >= 2 weights: (weights, stated difference or None, its unit, span)."""
+    """The first chain of >= 2 weights: (weights, stated difference or None, its unit, span, goal or None)."""
     for m in _CHAIN.finditer(text):
         weights = _chain_weights(m.group("body"))
         if not weights:
@@ -187,7 +187,10 @@ def _find_chain(text: str):
         if re.match(r"\s*bmi\b", text[m.end(): m.end() + 6]):
             continue
         diff = float(m.group("diff")) if m.group("diff") else None
-        return weights, diff, _unit_name(m.group("diff_unit")), m.span()
+        goal = None
+        if len(weights) > 2 and re.match(r"\s*\(?\s*(?:gw|goal)\b", text[m.end("body"):]):
+            goal = weights.pop()  # '250 > 200 > 150 GW': the last number is the goal, not a weight reached
+        return weights, diff, _unit_name(m.group("diff_unit")), m.span(), goal
     return None
 
 
@@ -209,6 +212,7 @@ _AGE_NEXT_TO_SEX = re.compile(
     r"(?<![a-z'])(?:female|male|woman|man|f|m)\s*[/,|\-]?\s*(\d{2})(?![\d.])"
     r"|(?<![\d.])(\d{2})\s*[/,|\-]?\s*(?:female|male|woman|man|f|m)(?![a-z'])"
 )
+_AGE_WORDS = re.compile(r"(?<![\d.])(\d{2})\s*(?:y/?o\b|yrs?\.?\s*old|years?\s*old|yo\b)")
 _AGE_FIELD = re.compile(r"(?:^|[/|(,])\s*(\d{2})\s*(?=[/|),]|$)")
 
 
@@ -221,7 +225,7 @@ def _find_sex(header: str) -> tuple[str | None, str | None]:
 
 
 def _find_age(header: str) -> tuple[int | None, str | None]:
-    ages = {int(a or b) for a, b in _AGE_NEXT_TO_SEX.findall(header)}
+    ages = {int(a or b) for a, b in _AGE_NEXT_TO_SEX.findall(header)} or {int(a) for a in _AGE_WORDS.findall(header)}
     if not ages:
         ages = {int(a) for a in _AGE_FIELD.findall(header)}
     if len(ages) > 1:
@@ -255,6 +259,10 @@ def parse_title(title: str) -> TitleParse:
     chain = _find_chain(text)
     weights_start = min([s[0] for s in label_spans] + ([chain[3][0]] if chain else []), default=len(text))
     header = text[:weights_start]
+    if not header.strip(" |()/-:,."):  # '[200 > 150] F/28/5'4"': the stats come after the weights
+        header = text
+        for s in ([chain[3]] if chain else []):
+            header = _mask(header, s)
 
     if height_m is None:
         height_m, span, metric_height = _find_other_height(header)
@@ -286,7 +294,7 @@ def parse_title(title: str) -> TitleParse:
         chain_weights = [labelled.get("start"), labelled.get("current")]
         start, current = chain_weights
     elif chain:
-        chain_weights, diff, diff_unit, _ = chain
+        chain_weights, diff, diff_unit, _, goal = chain[0], chain[1], chain[2], chain[3], goal or chain[4]
         start, current = chain_weights[0], chain_weights[-1]
     else:
         return refuse("no weights")
