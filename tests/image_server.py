@@ -29,6 +29,7 @@ class Route:
     cut: bool = False  # failing requests announce the full length, send half the body and close
     send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
     block: threading.Event | None = None  # every request waits for this event before answering
+    redirect: str | None = None  # answer 302 to this path instead of a body
 
 
 class ImageServer:
@@ -49,6 +50,8 @@ class ImageServer:
                 route = server.routes.get(path)
                 if route is None:
                     return self._send(404, b"not found", "text/plain")
+                if route.redirect:
+                    return self._send(302, b"", "text/plain", {"Location": server.url(route.redirect)})
                 if route.block is not None:
                     route.block.wait(30)
                 if server.hits[path] <= route.fail_times:

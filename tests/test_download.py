@@ -69,7 +69,9 @@ def test_bad_downloads_are_refused_with_a_reason_and_leave_no_file(server, jpeg,
         "/truncated.jpg": (Route(jpeg[: len(jpeg) // 2]), "damaged or cut short"),
         "/empty.jpg": (Route(b""), "empty body"),
         "/missing.jpg": (None, "HTTP 404"),
+        "/deleted-on-imgur.jpg": (Route(b"", redirect="/removed.png"), "image removed by the host"),
     }
+    server.add("/removed.png", Route(encode(astronaut().resize((161, 81)), "PNG"), "image/png"))
     urls = {path: server.add(path, route) if route else server.url(path) for path, (route, _) in cases.items()}
     urls["ftp"] = "ftp://127.0.0.1/x.jpg"
     counts = download_posts([post("p1", *urls.values())], tmp_path, FAST)
@@ -153,6 +155,9 @@ def test_an_interrupted_run_resumes_without_refetching_or_duplicating(server, jp
 def test_a_half_written_log_line_is_dropped_and_its_url_redone(server, jpeg, tmp_path):
     url = server.add("/a.jpg", Route(jpeg))
     tmp_path.joinpath(LOG_NAME).write_text('{"url": "' + url + '", "file": "abc')  # cut off mid-record
+    (tmp_path / ".part").mkdir()
+    (tmp_path / ".part" / "0123.part").write_bytes(jpeg[:100])  # a body the interrupted run was receiving
     assert download_posts([post("p1", url)], tmp_path, FAST) == {"downloaded": 1, "failed": 0, "skipped": 0}
     lines = tmp_path.joinpath(LOG_NAME).read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["file"] == hashlib.sha256(jpeg).hexdigest() + ".jpg"
+    assert not list((tmp_path / ".part").iterdir())

@@ -96,7 +96,7 @@ def assign(images: list[ImageFaces], labels: TitleLabels) -> list[Decision]:
     broken = [im for im in images if im.error]
     if broken:  # a missing gallery image breaks "first = start, last = current"
         reason = f"image {broken[0].index + 1} of {len(images)} unusable ({broken[0].error})"
-        return [Decision(im, None, None, reason) for im in images]
+        return _skip_all(images, reason)
     if len({im.file for im in images}) < len(images):
         return _skip_all(images, "the same image appears twice in the post")
     both = set(labels.weight_kg) == set(PHOTOS)

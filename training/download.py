@@ -212,6 +212,8 @@ def download_posts(posts, out: str | Path, limits: DownloadLimits = DownloadLimi
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_NAME
     _repair_log(log_path)
+    for leftover in (out / ".part").glob("*.part"):  # bodies an interrupted run was still receiving
+        leftover.unlink()
     done = {url for url, rec in read_log(out).items() if _is_final(rec, out, retry_transient)}
     session = session or requests.Session()
     session.headers.setdefault("User-Agent", USER_AGENT)
