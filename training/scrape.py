@@ -91,11 +91,22 @@ def author_hash(name: str, salt: bytes) -> str:
     return hmac.new(salt, name.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def make_reddit(site: str | None = None, **overrides) -> praw.Reddit:
+class TimeoutRequestor(prawcore.Requestor):
+    """prawcore's Requestor with one timeout for every request.
+
+    praw 8 parses its `timeout` option but prawcore's Session always sends its import-time default (16 s, env
+    PRAWCORE_TIMEOUT); praw's `requestor_class` hook is the supported way to choose it per client.
+    """
+
+    def request(self, *args, timeout: float | None = None, **kwargs):
+        return super().request(*args, timeout=self.timeout, **kwargs)
+
+
+def make_reddit(site: str | None = None, timeout: float = 16.0, **overrides) -> praw.Reddit:
     """A read-only praw client. Credentials: REDDIT_* environment variables, else praw.ini section `site`.
 
-    `overrides` go to praw as config options (e.g. oauth_url / reddit_url / short_url / timeout for a mirror
-    or the test server).
+    `timeout`: seconds to wait for Reddit to send data on each request. `overrides` go to praw as config
+    options (e.g. oauth_url / reddit_url / short_url for a mirror or the test server).
     """
     env = {key: os.environ.get(f"REDDIT_{key.upper()}") for key in
            ("client_id", "client_secret", "user_agent", "username", "password")}
@@ -105,7 +116,8 @@ def make_reddit(site: str | None = None, **overrides) -> praw.Reddit:
                           "(or pass --site NAME for a praw.ini section outside the repository)")
     settings.update(overrides)
     # check_for_updates: praw would otherwise ask PyPI at start-up.
-    return praw.Reddit(site, check_for_updates=False, **settings)
+    return praw.Reddit(site, check_for_updates=False, requestor_class=TimeoutRequestor,
+                       requestor_kwargs={"timeout": float(timeout)}, **settings)
 
 
 # --- what we keep from a submission ---------------------------------------------------------------------
@@ -318,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", help="praw.ini section to read credentials from (a praw.ini outside the repo)")
     parser.add_argument("--max-retries", type=int, default=6)
     parser.add_argument("--backoff-seconds", type=float, default=5.0, help="first retry wait; doubles each retry")
-    parser.add_argument("--timeout", type=int, help="HTTP timeout in seconds for each request (praw default 16)")
+    parser.add_argument("--timeout", type=float, help="seconds to wait for Reddit on each request (default 16)")
     parser.add_argument("--reddit-url", help="base URL instead of https://www.reddit.com (a mirror, or the tests' server)")
     parser.add_argument("--oauth-url", help="API base URL instead of https://oauth.reddit.com")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every skipped post")
