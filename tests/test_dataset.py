@@ -202,11 +202,19 @@ def test_interrupted_assignment_and_build_resume_without_loss_or_duplicates(chai
     assert shards == ["00000", "00001"]  # the pair shard was kept, the cut-short one replaced by the new rows
     assert len(load_from_disk(str(tmp_path / "dataset.shards" / "00000"))) == 2
 
-    # A person auditing the manifest removes a decision: the next build drops that row, and only it.
+    # A person auditing the manifest removes one decision and corrects a BMI: the next build drops that row,
+    # rebuilds the corrected one, and keeps the rest as they were.
     kept = [r for r in redone if not (r["post_id"] == "single")]
+    for r in kept:
+        if (r["post_id"], r["photo"]) == ("gallery", "start"):
+            r["bmi"] = 31.5
     manifest.write_text("".join(json.dumps(r) + "\n" for r in kept))
     third = build_dataset.build_reddit(manifest, images, out)
     assert sorted(third["post_id"]) == sorted(p for p in second["post_id"] if p != "single")
+    bmis = {(r["post_id"], r["photo"]): r["bmi"] for r in third.select_columns(["post_id", "photo", "bmi"])}
+    assert bmis[("gallery", "start")] == pytest.approx(31.5)
+    assert bmis[("gallery", "current")] == pytest.approx(expected_bmi(80.0, 1.80), abs=0.02)
+    assert len(list((tmp_path / "dataset.shards").iterdir())) == 3  # only the corrected row was cropped again
 
 
 def test_labelled_folders_build_into_the_same_schema(tmp_path):

@@ -26,6 +26,8 @@ from collections import Counter
 from pathlib import Path
 from string import Template
 
+import numpy as np
+
 from facebmi.config import ModelConfig
 from facebmi.detect import Detection
 from facebmi.images import load_image
@@ -52,8 +54,6 @@ def row_key(post_id: str, photo: str) -> str:
 
 def reddit_row(record: dict, images: Path, spec, teacher=None) -> dict:
     """One assigned manifest record -> a dataset row, cropped with the landmarks the manifest recorded."""
-    import numpy as np
-
     group = record["author_hash"] or f"post:{record['post_id']}"  # deleted author: the post is the person
     face = Detection(tuple(record["face_box"]), record["face_score"], np.asarray(record["landmarks"]))
     picture = load_image(images / record["image_file"])
@@ -63,6 +63,25 @@ def reddit_row(record: dict, images: Path, spec, teacher=None) -> dict:
            "skip_reason": None, "teacher_embedding": None, "post_id": record["post_id"], "photo": record["photo"]}
     row.update(prepare.face_fields(picture, face, spec, teacher))
     return row
+
+
+def _labels_of_record(record: dict, with_teacher: bool) -> tuple:
+    """What a built row must agree on with its manifest record to be reused (floats as stored: float32)."""
+    return (record["image_file"], _f32(record["bmi"]), _f32(record["age"]), record["sex"] or "",
+            tuple(_f32(v) for v in record["face_box"]), with_teacher)
+
+
+def _f32(value):
+    return None if value is None else float(np.float32(value))
+
+
+def _row_labels(data):
+    """(row key, labels) of every row, in the shape `_labels_of_record` gives."""
+    columns = data.select_columns(["post_id", "photo", "file", "bmi", "age", "sex", "face_box",
+                                   "teacher_embedding"]).to_dict()
+    for post_id, photo, file, bmi, age, sex, box, teacher in zip(*columns.values()):
+        yield row_key(post_id, photo), (file, _f32(bmi), _f32(age), sex, tuple(_f32(v) for v in box),
+                                        teacher is not None)
 
 
 def _finished_shards(shards_dir: Path) -> list[Path]:
@@ -82,11 +101,11 @@ def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with
 
     images, out = Path(images), Path(out)
     assigned = [r for r in read_manifest(manifest) if r["photo"] is not None]
-    wanted = {row_key(r["post_id"], r["photo"]): i for i, r in enumerate(assigned)}
+    wanted = {row_key(r["post_id"], r["photo"]): (i, _labels_of_record(r, with_teacher)) for i, r in enumerate(assigned)}
     shards_dir = out.parent / (out.name + ".shards")
     shards = _finished_shards(shards_dir)
-    done = {row_key(p, ph) for shard in shards for p, ph in
-            zip(*load_from_disk(str(shard)).select_columns(["post_id", "photo"]).to_dict().values())}
+    done = {key for shard in shards for key, labels in _row_labels(load_from_disk(str(shard)))
+            if key in wanted and wanted[key][1] == labels}
     todo = [r for r in assigned if row_key(r["post_id"], r["photo"]) not in done]
     spec = ModelConfig().crop
     teacher = None
@@ -101,14 +120,13 @@ def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with
         number += 1
     parts = [load_from_disk(str(p)) for p in _finished_shards(shards_dir)]
     data = concatenate_datasets(parts) if parts else Dataset.from_list([], features=features())
-    keys = [row_key(p, ph) for p, ph in zip(data["post_id"], data["photo"])]
-    # Keep each face of the current manifest once, in manifest order (a face dropped from the manifest by a
-    # person auditing it drops out of the dataset).
-    first = {}
-    for i, key in enumerate(keys):
-        if key in wanted:
-            first.setdefault(key, i)
-    data = data.select(sorted(first.values(), key=lambda i: wanted[keys[i]]))
+    # Keep each face of the current manifest once, in manifest order, from the latest shard whose labels
+    # agree with the manifest: a face a person removed or relabelled while auditing drops out or is redone.
+    latest = {}
+    for i, (key, labels) in enumerate(_row_labels(data)):
+        if key in wanted and wanted[key][1] == labels:
+            latest[key] = i
+    data = data.select([latest[key] for key in sorted(latest, key=lambda k: wanted[k][0])])
     _save_replacing(data, out)
     return load_from_disk(str(out))
 
