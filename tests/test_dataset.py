@@ -6,7 +6,7 @@ left: the download log, the manifest of face decisions, the saved dataset and it
 from __future__ import annotations
 
 import json
-import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -168,6 +168,22 @@ def test_dataset_card_reports_the_built_numbers(chain):
     bmis = sorted(data["bmi"])
     assert f"min {bmis[0]:.1f}" in card and f"max {bmis[-1]:.1f}" in card
     assert "9 posts were looked at; 3 of them gave at least one labelled face" in card
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert f"downloaded between\n  {today} and {today}" in card
+    assert "**2020-09-17** and **2020-09-20**" in card  # pair (4 days after 1.6e9 s) to gallery (7): the used posts' creation dates
+
+
+def test_removal_requests_leave_the_post_out(chain, tmp_path):
+    exclusions = tmp_path / "removals.txt"
+    exclusions.write_text("# removal requests\npair  # asked 2026-11-01\n")
+    out = tmp_path / "dataset"
+    build_dataset.main(["reddit", "--manifest", str(chain["manifest"]), "--images", str(chain["images"]),
+                        "--out", str(out), "--exclude", str(exclusions)])
+    from datasets import load_from_disk
+
+    data = load_from_disk(str(out))
+    assert sorted(set(data["post_id"])) == ["gallery", "single"] and len(data) == 3
+    assert "| all | 3 | 2 | 2 |" in (out / "README.md").read_text()
 
 
 def test_interrupted_assignment_and_build_resume_without_loss_or_duplicates(chain, tmp_path):

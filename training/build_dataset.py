@@ -34,6 +34,7 @@ from facebmi.images import load_image
 from facebmi.labels import AGE_BRACKETS, WHO_CATEGORIES, age_to_bracket, who_category
 from training import prepare
 from training.assign_faces import read_manifest
+from training.download import read_log
 from training.splits import SPLIT_FRACTIONS, split_of
 
 CARD_TEMPLATE = Path(__file__).resolve().parents[1] / "data_cards" / "dataset_card.md"
@@ -95,12 +96,22 @@ def _finished_shards(shards_dir: Path) -> list[Path]:
     return [p for p in shards if p.exists()]
 
 
-def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with_teacher: bool = False):
-    """The dataset of every face the manifest assigns a weight to, saved at `out`. Returns it."""
+def read_exclusions(path: str | Path | None) -> set[str]:
+    """Post ids to leave out (removal requests): one per line, '#' starts a comment."""
+    if path is None:
+        return set()
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return {line.split("#")[0].strip() for line in lines} - {""}
+
+
+def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with_teacher: bool = False,
+                 exclude: set[str] = frozenset()):
+    """The dataset of every face the manifest assigns a weight to, except posts in `exclude`, saved at
+    `out`. Returns it."""
     from datasets import Dataset, concatenate_datasets, load_from_disk
 
     images, out = Path(images), Path(out)
-    assigned = [r for r in read_manifest(manifest) if r["photo"] is not None]
+    assigned = [r for r in read_manifest(manifest) if r["photo"] is not None and r["post_id"] not in exclude]
     wanted = {row_key(r["post_id"], r["photo"]): (i, _labels_of_record(r, with_teacher)) for i, r in enumerate(assigned)}
     shards_dir = out.parent / (out.name + ".shards")
     shards = _finished_shards(shards_dir)
@@ -167,9 +178,10 @@ def _table(counts: Counter, order) -> str:
     return "\n".join(f"| {name or 'unknown'} | {counts.get(name, 0)} |" for name in order)
 
 
-def render_card(data, manifest_records: list[dict], template: Path = CARD_TEMPLATE) -> str:
+def render_card(data, manifest_records: list[dict], downloads: dict[str, dict],
+                template: Path = CARD_TEMPLATE) -> str:
     """The dataset card with the numbers of this build filled in."""
-    columns = data.select_columns(["bmi", "age", "sex", "split", "group_id", "post_id", "photo", "source"]).to_dict()
+    columns = data.select_columns(["bmi", "age", "sex", "split", "group_id", "post_id", "photo", "file"]).to_dict()
     n = len(data)
     rows_by = lambda col: Counter(columns[col])  # noqa: E731
     split_rows = []
@@ -180,7 +192,7 @@ def render_card(data, manifest_records: list[dict], template: Path = CARD_TEMPLA
     split_rows.append(f"| all | {n} | {len(set(columns['group_id']))} | {len(set(columns['post_id']))} |")
     bmis = sorted(b for b in columns["bmi"] if b is not None)
     if bmis:
-        deciles = statistics.quantiles(bmis, n=10) if len(bmis) > 1 else [bmis[0]] * 9
+        deciles = statistics.quantiles(bmis, n=10, method="inclusive") if len(bmis) > 1 else [bmis[0]] * 9
         bmi_summary = (f"{len(bmis)} faces: mean {statistics.fmean(bmis):.1f}, min {bmis[0]:.1f}, "
                        f"10th percentile {deciles[0]:.1f}, median {statistics.median(bmis):.1f}, "
                        f"90th percentile {deciles[-1]:.1f}, max {bmis[-1]:.1f}.")
@@ -192,6 +204,9 @@ def render_card(data, manifest_records: list[dict], template: Path = CARD_TEMPLA
     posts = {r["post_id"]: r for r in manifest_records}
     used_posts = set(columns["post_id"])
     dates = [posts[p]["created_utc"] for p in used_posts if p in posts] or [time.time()]
+    files = set(columns["file"])
+    fetched = [d["fetched_utc"] for d in downloads.values() if d.get("file") in files and d.get("fetched_utc")]
+    fetched = fetched or [time.time()]
     skips = Counter(r["skip_reason"].split(" (")[0] for r in manifest_records if r["skip_reason"])
     n_faces = sum(1 for r in manifest_records if r["face_index"] is not None)
     skip_lines = [f"- {count} × {reason}" for reason, count in skips.most_common(15)] or ["- none"]
@@ -202,6 +217,7 @@ def render_card(data, manifest_records: list[dict], template: Path = CARD_TEMPLA
         "data_files": "\n".join(f"  - split: {name}\n    path: data/{name}-*" for name in present),
         "subreddits": ", ".join(sorted({f"r/{r['subreddit']}" for r in manifest_records})) or "Reddit",
         "first_post": _utc(min(dates)), "last_post": _utc(max(dates)), "built": _utc(time.time()),
+        "first_fetch": _utc(min(fetched)), "last_fetch": _utc(max(fetched)),
         "n_posts_seen": len(posts), "n_posts_used": len(used_posts),
         "skip_reasons": "\n".join(skip_lines),
         "split_table": "\n".join(split_rows),
@@ -234,6 +250,7 @@ def main(argv=None):
     reddit.add_argument("--images", type=Path, required=True, help="training.download's output folder")
     reddit.add_argument("--out", type=Path, required=True)
     reddit.add_argument("--teacher", action="store_true", help="add dlib teacher descriptors")
+    reddit.add_argument("--exclude", type=Path, help="file of post ids to leave out (removal requests)")
     reddit.add_argument("--push", metavar="REPO", help="push to this Hub dataset repo (token from HF_TOKEN)")
     reddit.add_argument("--public", action="store_true", help="make a newly created Hub repo public")
     folders = sub.add_parser("folders", help="labelled folders (images/ + labels.csv) -> dataset, never pushed")
@@ -252,8 +269,8 @@ def main(argv=None):
     token = os.environ.get("HF_TOKEN")
     if args.push and not token:
         parser.error("--push needs a Hugging Face token with write access in the HF_TOKEN environment variable")
-    data = build_reddit(args.manifest, args.images, args.out, args.teacher)
-    card = render_card(data, read_manifest(args.manifest))
+    data = build_reddit(args.manifest, args.images, args.out, args.teacher, read_exclusions(args.exclude))
+    card = render_card(data, read_manifest(args.manifest), read_log(args.images))
     (args.out / "README.md").write_text(card, encoding="utf-8")
     print(f"{len(data)} faces saved to {args.out} (card: {args.out / 'README.md'})", file=sys.stderr)
     if args.push:

@@ -54,6 +54,7 @@ class DownloadResult:
     width: int | None = None
     height: int | None = None
     content_type: str | None = None
+    fetched_utc: float | None = None  # when the last try ended (the dataset card reports the collection dates)
 
     @property
     def final(self) -> bool:
@@ -225,6 +226,7 @@ def download_posts(posts, out: str | Path, limits: DownloadLimits = DownloadLimi
                     counts["skipped"] += 1
                     continue
                 result = download(session, url, out, limits)
+                result.fetched_utc = round(time.time(), 3)
                 record = {"post_id": post.id, **asdict(result)}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
