@@ -54,6 +54,11 @@ PARSED = [
     ("M/22/5'10\" [200+ lbs > 165 lbs = 35 lbs]", "M", 22, 70, None, lb(165), None),  # '200+' is an estimate
     ("M/49/5'11\"(360 lbs.>260 lbs.=100 Lbs.)", "M", 49, 71, lb(360), lb(260), None),
     ("F/28/5'4\" [200 > 150] (2 years) 2015 - 2017, size 18 - 10", "F", 28, 64, lb(200), lb(150), None),
+    ("F/30/5'2 (S.W. 200, C.W. 150)", "F", 30, 62, lb(200), lb(150), None),
+    ("M/27/6'0\" [Before: 280lbs, After: 190lbs]", "M", 27, 72, lb(280), lb(190), None),
+    ("M/25/6'2\" 300lbs ➡️ 200lbs", "M", 25, 74, lb(300), lb(200), None),
+    ("F/28/5'4\" (1 - 2 years) waist 40 - 32, size 18 > 8 [200# > 150#]", "F", 28, 64, lb(200), lb(150), None),
+    ("F/28/5'4\" [140 < 200 > 150 = 50 lost]", "F", 28, 64, lb(140), lb(150), None),  # 50 from the peak
 ]
 
 
@@ -89,6 +94,7 @@ REFUSED = [
     ("M/28/5'10 [92 > 75]", "weight units unclear"),  # as lbs a 5'10 man at BMI 13; as kg ordinary
     ("F/30/150cm [90 > 80]", "weight units unclear"),  # metric height, unitless: both readings plausible
     ("F/28/5'4\" [200 > 150lbs > 70kg]", "mixed weight units"),
+    ("M/28/6'0 [250 > 200] and my wife F/27/5'4 [180 > 140]", "several people"),
 ]
 
 

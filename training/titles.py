@@ -63,7 +63,7 @@ class TitleParse:
 _QUOTES = str.maketrans({
     "’": "'", "‘": "'", "′": "'", "´": "'", "`": "'",
     "”": '"', "“": '"', "″": '"', "„": '"',
-    "→": ">", "⟶": ">", "➡": ">", "–": "-", "—": "-", "−": "-", "\u00a0": " ",
+    "→": ">", "⟶": ">", "➡": ">", "➔": ">", "⇒": ">", "⟹": ">", "»": ">", "\ufe0f": "", "–": "-", "—": "-", "−": "-", "\u00a0": " ",
     "[": "(", "]": ")", "{": "(", "}": ")",
 })
 
@@ -120,7 +120,7 @@ def _find_other_height(text: str):
 # --- weights ---------------------------------------------------------------------------------------------
 
 _NUM = r"\d+(?:\.\d+)?"
-_UNIT = r"(?:lbs?|ibs?|bs|pounds?|kgs?|kilos?|kilograms?)\b"
+_UNIT = r"(?:(?:lbs?|ibs?|bs|pounds?|kgs?|kilos?|kilograms?)\b|#)"  # '#' is an old pound sign
 _ALT = rf"(?:\s*\(\s*{_NUM}\s*(?:{_UNIT}|st)\s*\))?"  # '174 (79kg)': the same weight in another unit
 _TERM = (
     rf"(?:(?P<stone>\d{{1,2}}(?:\.\d+)?)\s*(?:st|stone)\b\s*(?:(?P<stone_lb>\d{{1,2}}(?:\.\d+)?)(?![\d.])\s*(?:lbs?|pounds?)?\b)?"
@@ -137,8 +137,8 @@ _CHAIN = re.compile(
     rf"(?:\s*=\s*(?P<sign>[-+])?\s*(?P<diff>{_NUM})\s*(?P<diff_unit>{_UNIT})?)?"
 )
 _LABELLED = re.compile(
-    rf"\b(?P<label>sw|cw|gw|hw|lw|start(?:ing)?(?:\s*weight)?|current(?:\s*weight)?|goal(?:\s*weight)?)"
-    rf"\s*[:=\-]?\s*(?P<term>{_PLAIN_TERM})(?![\d.])(?!{_TIME_AFTER})"  # not 'goal 17 days early'
+    rf"(?<![a-z])(?P<label>s\.?w\.?|c\.?w\.?|g\.?w\.?|h\.?w\.?|l\.?w\.?|start(?:ing)?(?:\s*weight)?|current(?:\s*weight)?"
+    rf"|goal(?:\s*weight)?|before\s*(?=:)|after\s*(?=:))\s*[:=\-]?\s*(?P<term>{_PLAIN_TERM})(?![\d.])(?!{_TIME_AFTER})"  # not 'goal 17 days early'
 )
 
 
@@ -173,6 +173,11 @@ def _chain_weights(body: str) -> list[_Weight] | None:
     return weights
 
 
+# Words next to a chain of numbers that make them something other than body weights.
+_NOT_WEIGHTS_BEFORE = r"ages?|aged|bmi|size|sizes|waist|pants?|jeans|dress|shirt|bf|body\s*fat"
+_NOT_WEIGHTS_AFTER = r"(?:bmi|size|sizes|waist|inches|in|cm|bf|body\s*fat|dress|jeans|pants?)\b|%"
+
+
 def _find_chain(text: str):
     """The first chain of >= 2 weights: (weights, stated difference or None, its unit, span, goal or None)."""
     for m in _CHAIN.finditer(text):
@@ -181,11 +186,12 @@ def _find_chain(text: str):
             continue
         if all(w.unit is None and 1900 <= w.value <= 2100 and w.value.is_integer() for w in weights):
             continue  # '2012 - 2018': years, not weights
-        before = text[max(0, m.start() - 8): m.start()]
-        if re.search(r"\b(?:ages?|aged|from age|bmi)\s*$", before):
-            continue  # 'ages 18 -> 31', 'BMI 34 - 22'
-        if re.match(r"\s*bmi\b", text[m.end(): m.end() + 6]):
-            continue
+        before = text[max(0, m.start() - 12): m.start()]
+        if re.search(rf"\b(?:{_NOT_WEIGHTS_BEFORE})[\s:]{{0,2}}$", before):
+            continue  # 'ages 18 -> 31', 'BMI 34 - 22', 'size 18 > 8'
+        if re.match(rf"\s{{0,2}}(?:{_NOT_WEIGHTS_AFTER})", text[m.end(): m.end() + 12]):
+            continue  # '34 - 22 BMI', '18 > 8 dress size'
+
         diff = float(m.group("diff")) if m.group("diff") else None
         goal = None
         if len(weights) > 2 and re.match(r"\s*\(?\s*(?:gw|goal)\b", text[m.end("body"):]):
@@ -198,7 +204,7 @@ def _find_labelled(text: str):
     found, spans = {}, []
     for m in _LABELLED.finditer(text):
         label = m.group("label")
-        key = {"s": "start", "c": "current", "g": "goal", "h": None, "l": None}[label[0]]
+        key = {"s": "start", "b": "start", "c": "current", "a": "current", "g": "goal", "h": None, "l": None}[label[0]]
         if key and key not in found:
             found[key] = _term(_TERM_RE.fullmatch(m.group("term")))
         spans.append(m.span())
@@ -212,6 +218,7 @@ _AGE_NEXT_TO_SEX = re.compile(
     r"(?<![a-z'])(?:female|male|woman|man|f|m)\s*[/,|\-]?\s*(\d{2})(?![\d.])"
     r"|(?<![\d.])(\d{2})\s*[/,|\-]?\s*(?:female|male|woman|man|f|m)(?![a-z'])"
 )
+_STRICT_SEX_AGE = re.compile(r"(?<![a-z'])([mf])\s*/\s*(\d{2})(?![\d.])|(?<![\d.])(\d{2})\s*/\s*([mf])(?![a-z'])")
 _AGE_WORDS = re.compile(r"(?<![\d.])(\d{2})\s*(?:y/?o\b|yrs?\.?\s*old|years?\s*old|yo\b)")
 _AGE_FIELD = re.compile(r"(?:^|[/|(,])\s*(\d{2})\s*(?=[/|),]|$)")
 
@@ -278,6 +285,8 @@ def parse_title(title: str) -> TitleParse:
 
     if sex_problem or age_problem:
         return refuse(sex_problem or age_problem)
+    if len({(a or d, b or c) for a, b, c, d in _STRICT_SEX_AGE.findall(_normalise(title))}) > 1:
+        return refuse("several people (two sex/age fields)")
     if age is not None and not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
         result.age = None
         return refuse(f"implausible age {age}")
@@ -323,8 +332,11 @@ def parse_title(title: str) -> TitleParse:
         return refuse("approximate weights" if any(w is not None for w in (start, current)) else "no weights")
     if diff is not None and not start.estimate and not current.estimate:
         stated = diff * (LB_KG if (diff_unit or unit) == "lb" else 1.0)
-        actual = abs(_kg(start, unit) - _kg(current, unit))
-        if abs(stated - actual) > DIFF_TOLERANCE_LB * LB_KG:
+        first, last = _kg(start, unit), _kg(current, unit)
+        peak = max((_kg(w, unit) for w in chain_weights if w is not None and not w.estimate), default=first)
+        # start - current, or from the peak of a chain ('140 < 200 > 150 = 50 lost' counts from 200)
+        if all(abs(stated - abs(a - b)) > DIFF_TOLERANCE_LB * LB_KG for a, b in ((first, last), (peak, last),
+                                                                                 (peak, first))):
             return refuse(f"weights disagree with stated difference ({_fmt(start.value)} - {_fmt(current.value)} "
                           f"vs {_fmt(diff)})")
 
