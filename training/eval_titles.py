@@ -56,11 +56,13 @@ class Report:
 
     def lines(self) -> list[str]:
         out = [f"{'field':<12} {'precision':>9} {'recall':>7}  (returned / labelled / right)"]
+        def ratio(num: int, den: int, width: int) -> str:
+            return f"{num / den:{width}.3f}" if den else f"{'n/a':>{width}}"  # n/a: nothing returned / labelled
+
         for name in FIELDS:
-            p = self.correct[name] / self.returned[name] if self.returned[name] else float("nan")
-            r = self.correct[name] / self.labelled[name] if self.labelled[name] else float("nan")
-            out.append(f"{name:<12} {p:9.3f} {r:7.3f}  ({self.returned[name]} / {self.labelled[name]} / "
-                       f"{self.correct[name]})")
+            out.append(f"{name:<12} {ratio(self.correct[name], self.returned[name], 9)} "
+                       f"{ratio(self.correct[name], self.labelled[name], 7)}  "
+                       f"({self.returned[name]} / {self.labelled[name]} / {self.correct[name]})")
         share = self.fully_right / self.parseable if self.parseable else float("nan")
         out.append(f"parseable titles fully right: {self.fully_right}/{self.parseable} = {share:.1%}")
         out.append(f"refusable titles refused: {self.refused_right}/{self.refusable}")

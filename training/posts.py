@@ -1,8 +1,8 @@
 """The scraped-post record: what `training.scrape` writes (one JSON object per line) and later steps read.
 
 This schema is the interface between the scraper and download/crop/dataset steps; keep field names stable.
-The author is never stored, only `author_hash` = sha256(salt + name) (None for deleted accounts), which is
-enough to keep one person on one side of a split.
+The author is never stored, only `author_hash` = HMAC-SHA256(key=FACEBMI_AUTHOR_SALT, name) in hex, which
+is enough to keep one person on one side of a split (training.scrape skips posts whose author is deleted).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class PostRecord:
     flair: str | None  # link flair text, None when the post has none
     image_urls: list[str] = field(default_factory=list)  # every image, in gallery order for galleries
     is_gallery: bool = False  # True when image_urls came from a Reddit gallery's media_metadata
-    author_hash: str | None = None  # salted sha256 hex of the author name; None when deleted / unknown
+    author_hash: str | None = None  # keyed hash (hex) of the author name; None only where unknown
 
     def to_dict(self) -> dict:
         return asdict(self)

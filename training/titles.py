@@ -16,6 +16,9 @@ Rules (each one a reading a human would make, see training/title_labels.jsonl fo
   with no unit at all is read as lbs when the height is in ft/in, as r/progresspics posters overwhelmingly
   write pounds. With a metric height and no unit we refuse unless only one reading is plausible.
 - A weight marked as an estimate (270?, 200+, 200ish, ~200) is not recorded.
+- Number chains that are ages, sizes, waists, BMIs or years are not weights; two sex/age fields (a couple's
+  post) are refused, since we cannot tell whose face is whose.
+- Plausibility: height 1.2-2.3 m, weight 30-350 kg, BMI 12-80, age 13-90, else refused with the value.
 """
 from __future__ import annotations
 
