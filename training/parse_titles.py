@@ -68,10 +68,14 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as error:
                 print(f"parse_titles: cannot read {name}: {error.strerror}", file=sys.stderr)
                 return 2
-        for row in rows:
-            if args.ok_only and not row["ok"]:
-                continue
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        try:
+            for row in rows:
+                if args.ok_only and not row["ok"]:
+                    continue
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        except BrokenPipeError:  # `| head`: the reader has what it wanted
+            sys.stderr.close()
+            return 0
     return 0
 
 
