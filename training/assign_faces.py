@@ -265,8 +265,10 @@ def main(argv=None):
     parser.add_argument("--posts", type=Path, required=True, help="the scraper's JSONL file")
     parser.add_argument("--images", type=Path, required=True, help="training.download's output folder")
     parser.add_argument("--manifest", type=Path, required=True, help="JSONL of decisions (appended to)")
+    parser.add_argument("--device", default="cpu", help="torch device for MTCNN, e.g. cuda")
     args = parser.parse_args(argv)
-    counts = assign_posts(read_posts(args.posts), args.images, args.manifest)
+    detector = FaceDetector(ModelConfig().detect, device=args.device)
+    counts = assign_posts(read_posts(args.posts), args.images, args.manifest, detector)
     print(f"{counts['posts']} posts looked at ({counts['already_done']} already in the manifest, "
           f"{counts['waiting_for_download']} waiting for their images), "
           f"{counts['faces_assigned']} faces assigned a weight; decisions in {args.manifest}", file=sys.stderr)

@@ -123,7 +123,8 @@ def _fetch_once(session: requests.Session, url: str, out: Path, limits: Download
                     f.write(chunk)
         if size == 0:
             raise _Refused("empty body")
-        ext = sniff_format(part.read_bytes()[:16]) or "bin"
+        with part.open("rb") as f:
+            ext = sniff_format(f.read(16)) or "bin"
         try:
             picture = load_image(part, max_pixels=limits.max_pixels)  # header checks, then a full decode
         except ImageError as err:
