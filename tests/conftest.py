@@ -38,3 +38,12 @@ def predictor():
 @pytest.fixture
 def blank_image() -> Image.Image:
     return Image.fromarray(np.full((240, 320, 3), 127, dtype=np.uint8))
+
+
+@pytest.fixture
+def fake_reddit():
+    """A loopback Reddit API for a real praw client (tests/fake_reddit.py); stopped after the test."""
+    from tests.fake_reddit import FakeReddit
+
+    with FakeReddit() as server:
+        yield server

@@ -15,8 +15,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from facebmi.align import crop_faces
-from facebmi.config import ModelConfig
-from facebmi.detect import FaceDetector, main_face
+from facebmi.config import CropSpec, ModelConfig
+from facebmi.detect import Detection, FaceDetector, main_face
 from facebmi.images import ImageError, load_image
 from training.sources import GROUP_COLUMNS, SHARED_DATASETS, LabelRow, read_folder
 from training.splits import split_of
@@ -26,10 +26,11 @@ SHARD_SIZE = 500  # rows per saved shard: small enough that an interruption lose
 _worker = {}
 
 
-def _init_worker(with_teacher: bool) -> None:
+def _init_worker(with_teacher: bool, single_thread: bool = True) -> None:
     import torch
 
-    torch.set_num_threads(1)  # one process per core does better than threads on small images
+    if single_thread:
+        torch.set_num_threads(1)  # one process per core does better than threads on small images
     config = ModelConfig()
     _worker["config"] = config
     _worker["detector"] = FaceDetector(config.detect)
@@ -54,16 +55,23 @@ def _process(row: LabelRow) -> dict:
     if face is None:
         record["skip_reason"] = "no face found"
         return record
-    crop = crop_faces(picture, [face.landmarks], config.crop)[0].permute(1, 2, 0).numpy()
+    record.update(face_fields(picture, face, config.crop, _worker.get("teacher")))
+    return record
+
+
+def face_fields(picture, face: Detection, spec: CropSpec, teacher=None) -> dict:
+    """The dataset columns of one detected face: the aligned crop as PNG, its box and score, and the
+    teacher's descriptor when a teacher is given. Shared by every dataset build (see build_dataset.py)."""
     from PIL import Image
 
+    crop = crop_faces(picture, [face.landmarks], spec)[0].permute(1, 2, 0).numpy()
     buffer = io.BytesIO()
     Image.fromarray(crop).save(buffer, format="PNG")
-    record.update(image={"bytes": buffer.getvalue(), "path": None}, face_box=list(face.box),
-                  face_score=face.score)
-    if "teacher" in _worker:
-        record["teacher_embedding"] = _worker["teacher"].describe(picture, face.box).tolist()
-    return record
+    fields = {"image": {"bytes": buffer.getvalue(), "path": None}, "face_box": list(face.box),
+              "face_score": face.score}
+    if teacher is not None:
+        fields["teacher_embedding"] = teacher.describe(picture, face.box).tolist()
+    return fields
 
 
 def features():
@@ -88,15 +96,25 @@ def prepare(folders: list[Path], out: Path, workers: int = 2, with_teacher: bool
     shards_dir.mkdir(parents=True, exist_ok=True)
     chunks = [rows[i:i + SHARD_SIZE] for i in range(0, len(rows), SHARD_SIZE)]
     todo = [(i, chunk) for i, chunk in enumerate(chunks) if not (shards_dir / f"{i:05d}" / "dataset_info.json").exists()]
-    with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(with_teacher,)) as pool, \
-            tqdm(total=len(rows), initial=(len(chunks) - len(todo)) * SHARD_SIZE, desc="faces", file=sys.stderr) as bar:
-        for i, chunk in todo:
-            records = []
-            for record in pool.imap(_process, chunk, chunksize=8):
-                records.append(record)
-                bar.update(1)
-            shard = Dataset.from_list(records, features=features())
-            shard.save_to_disk(str(shards_dir / f"{i:05d}"))  # written whole, then marked done by its info file
+    pool = None
+    if todo and workers <= 1:  # in this process: no start-up cost of worker processes for small jobs
+        _init_worker(with_teacher, single_thread=False)
+    elif todo:
+        pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(with_teacher,))
+    with tqdm(total=len(rows), initial=(len(chunks) - len(todo)) * SHARD_SIZE, desc="faces", file=sys.stderr,
+              disable=not todo) as bar:
+        try:
+            for i, chunk in todo:
+                records = []
+                for record in (pool.imap(_process, chunk, chunksize=8) if pool else map(_process, chunk)):
+                    records.append(record)
+                    bar.update(1)
+                shard = Dataset.from_list(records, features=features())
+                shard.save_to_disk(str(shards_dir / f"{i:05d}"))  # written whole, then marked done by its info file
+        finally:
+            if pool is not None:
+                pool.terminate()  # what `with Pool()` does on exit; every result has been read by now
+            _worker.clear()
     data = concatenate_datasets([load_from_disk(str(shards_dir / f"{i:05d}")) for i in range(len(chunks))])
     data.save_to_disk(str(out))
     return data

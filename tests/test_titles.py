@@ -1,0 +1,174 @@
+"""training.titles: real title spellings, refusals with named reasons, the CLI, and the targets on our labels."""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from training.eval_titles import evaluate, read_labels
+from training.parse_titles import main as parse_titles_main
+from training.titles import LB_KG, parse_title
+
+ROOT = Path(__file__).resolve().parents[1]
+IN = 0.0254
+
+
+def lb(x: float) -> float:
+    return x * LB_KG
+
+
+# (title, sex, age, height in inches, start, current, goal) with weights in kg; None = not in the title.
+PARSED = [
+    ("F/28/5'4\" [180lbs > 140lbs = 40lbs]", "F", 28, 64, lb(180), lb(140), None),
+    ("F / 29 / 5’3” (204 > 189 = 15) still have 25lbs to go. Started at 264", "F", 29, 63, lb(204), lb(189), None),
+    ("23/f/5'10\" [120 < 155]", "F", 23, 70, lb(120), lb(155), None),  # '<' is read left to right
+    ("M/31/6’5/286.601lbs>197.9751=90.3895", "M", 31, 77, lb(286.601), lb(197.9751), None),
+    ("(f/5\"0/21) [150 > 120]", "F", 21, 60, lb(150), lb(120), None),
+    ("28F 5'4\" 200 → 150", "F", 28, 64, lb(200), lb(150), None),
+    ("F/28/5ft4 [200 > 150]", "F", 28, 64, lb(200), lb(150), None),
+    ("F/28/5 ft 4 in 200lbs -> 150lbs", "F", 28, 64, lb(200), lb(150), None),
+    ("F/28/5 4/200>150", "F", 28, 64, lb(200), lb(150), None),
+    ("F/28/64in/200 to 150", "F", 28, 64, lb(200), lb(150), None),
+    ("M/30/180cm [100kg > 80kg]", "M", 30, 180 / 2.54, 100, 80, None),
+    ("M/30/1,80m [100kg > 80kg]", "M", 30, 180 / 2.54, 100, 80, None),
+    ("M/30/170cm [80 > 70]", "M", 30, 170 / 2.54, 80, 70, None),  # as lbs BMI 11: only kg is plausible
+    ("F/26/163 cm [14st 2lb > 11st 6lb]", "F", 26, 163 / 2.54, lb(14 * 14 + 2), lb(11 * 14 + 6), None),
+    ("M/24/5\"11 [225,97lbs > 209,5lbs = 16.44lbs]", "M", 24, 71, lb(225.97), lb(209.5), None),
+    ("M/22/5;10\"[229 > 176 = 53] (One year today)", "M", 22, 70, lb(229), lb(176), None),
+    ("M/15/5’ 7” (135 lbs-137 lbs) photos 5 months apart", "M", 15, 67, lb(135), lb(137), None),
+    ("M/55/6' [321 > 266 = 55lbs] (43 days)", "M", 55, 72, lb(321), lb(266), None),
+    ("F/30/5’1” [174 (79kg)- 162 (73.6kg)= 12 (5.4kg)] 50 (22.7 kg) more to go!", "F", 30, 61, lb(174), lb(162), None),
+    ("M/27/6'2 [267lbs > 167lbs > 220lbs > 298lbs > 230lbs = 37lbs]", "M", 27, 74, lb(267), lb(230), None),
+    ("M/35/6'0\" [230 < 270 > 222 = gain of 40 then loss of 48 lbs]", "M", 35, 72, lb(230), lb(222), None),
+    ("M/23/5'8\"[92kg > 75kg = 18kg](24 months)", "M", 23, 68, 92, 75, None),
+    ("F/35/5'6\" SW 250 CW 200 GW 150", "F", 35, 66, lb(250), lb(200), lb(150)),
+    ("F/35/5'6\" sw:250lbs / cw:200lbs / gw:150lbs", "F", 35, 66, lb(250), lb(200), lb(150)),
+    ("M/30/6'2\" [300 > 250 > 200 GW]", "M", 30, 74, lb(300), lb(250), lb(200)),
+    ("[200 > 150] F/28/5'4\"", "F", 28, 64, lb(200), lb(150), None),
+    ("F, 5'4, 28 y/o, 200lbs > 150lbs", "F", 28, 64, lb(200), lb(150), None),
+    ("M/25/6’ [210lbs >175lbs = 35lbs] achieved my New Years goal 17 days early!", "M", 25, 72, lb(210), lb(175), None),
+    ("M/22/5'10\" [200+ lbs > 165 lbs = 35 lbs]", "M", 22, 70, None, lb(165), None),  # '200+' is an estimate
+    ("M/49/5'11\"(360 lbs.>260 lbs.=100 Lbs.)", "M", 49, 71, lb(360), lb(260), None),
+    ("F/28/5'4\" [200 > 150] (2 years) 2015 - 2017, size 18 - 10", "F", 28, 64, lb(200), lb(150), None),
+    ("F/30/5'2 (S.W. 200, C.W. 150)", "F", 30, 62, lb(200), lb(150), None),
+    ("M/27/6'0\" [Before: 280lbs, After: 190lbs]", "M", 27, 72, lb(280), lb(190), None),
+    ("M/25/6'2\" 300lbs ➡️ 200lbs", "M", 25, 74, lb(300), lb(200), None),
+    ("F/28/5'4\" (1 - 2 years) waist 40 - 32, size 18 > 8 [200# > 150#]", "F", 28, 64, lb(200), lb(150), None),
+    ("F/28/5'4\" [140 < 200 > 150 = 50 lost]", "F", 28, 64, lb(140), lb(150), None),  # 50 from the peak
+]
+
+
+@pytest.mark.parametrize("title,sex,age,height_in,start,current,goal", PARSED)
+def test_parses_real_spellings(title, sex, age, height_in, start, current, goal):
+    got = parse_title(title)
+    assert got.ok, got.reason
+    assert (got.sex, got.age) == (sex, age)
+    assert got.height_m == pytest.approx(height_in * IN, abs=1e-3)
+    for name, want in (("start", start), ("current", current), ("goal", goal)):
+        kg, bmi = getattr(got, f"{name}_kg"), getattr(got, f"bmi_{name}")
+        if want is None:
+            assert kg is None and bmi is None
+        else:
+            assert kg == pytest.approx(want, abs=0.01)
+            assert bmi == pytest.approx(want / (height_in * IN) ** 2, abs=0.01)
+
+
+REFUSED = [
+    ("", "empty title"),
+    ("My progress so far! So happy", "no height"),
+    ("F/28 [200 > 150]", "no height"),
+    ("F/28/5'4\" lost 50 lbs!", "no weights"),
+    ("F/28/5'4\" 150 lbs", "no weights"),
+    ("F/30/5’10” [300 > 169 = 31lbs] (3 months)", "weights disagree with stated difference"),
+    ("M/24/6'1\" [290lbs > 150lbs =40lbs] (3 months)", "weights disagree with stated difference"),
+    ("F/49/5'4\" [300lbs+>200ish = 100lbs+ weight loss]", "approximate weights"),
+    ("M/28/5'2'' [653lbs>304lbs=349lbs] (9 months)", "implausible BMI"),
+    ("F/28/9'4\" [200 > 150]", "implausible height 2.84 m"),
+    ("F/28/5'4\" [2000 > 1500]", "implausible weight"),
+    ("F/12/5'4\" [200 > 150]", "implausible age 12"),
+    ("M/F 28/30 5'4 [200 > 150]", "ambiguous sex"),
+    ("M/28/5'10 [92 > 75]", "weight units unclear"),  # as lbs a 5'10 man at BMI 13; as kg ordinary
+    ("F/30/150cm [90 > 80]", "weight units unclear"),  # metric height, unitless: both readings plausible
+    ("F/28/5'4\" [200 > 150lbs > 70kg]", "mixed weight units"),
+    ("M/28/6'0 [250 > 200] and my wife F/27/5'4 [180 > 140]", "several people"),
+]
+
+
+@pytest.mark.parametrize("title,reason", REFUSED)
+def test_refuses_with_a_named_reason(title, reason):
+    got = parse_title(title)
+    assert not got.ok
+    assert got.reason.startswith(reason)
+    assert got.bmi_start is got.bmi_current is got.bmi_goal is None
+    assert got.start_kg is got.current_kg is None
+
+
+@pytest.mark.parametrize("value", [None, 42, b"F/28/5'4 200>150", "\x00" * 50, "9" * 5000, ">" * 5000,
+                                   "5'4 " + "200 > " * 500 + "150", "🙂" * 100, "=" * 300])
+def test_never_raises_on_odd_input(value):
+    assert parse_title(value).ok in (True, False)
+
+
+def test_never_raises_on_random_strings():
+    rng = random.Random(3)
+    pieces = ["5'4\"", "F/", "M/", "28", ">", "<", "->", "=", "lbs", "kg", "st", "sw", "gw", "(", ")", "[", "]",
+              " ", "200", "1.7", "cm", "to", "-", "?", "+", "ish", "/", '5"', ";", ",", "’", "”", "→", "ft"]
+    for _ in range(2000):
+        got = parse_title("".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))))
+        if got.ok:  # anything returned passed every plausibility check
+            assert 1.2 <= got.height_m <= 2.3
+            assert all(12 <= b <= 80 for b in (got.bmi_start, got.bmi_current, got.bmi_goal) if b is not None)
+        else:
+            assert got.reason
+
+
+def test_labels_meet_the_targets():
+    """Our hand labels of the 139 real titles (committed text): >= 95% fully right, no BMI where we refuse."""
+    labels = read_labels()
+    assert len(labels) == 139 and sum(not label["parseable"] for label in labels) >= 10
+    report = evaluate(labels)
+    assert report.fully_right / report.parseable >= 0.95, report.misses
+    assert report.wrong_bmi_where_refuse == 0
+    assert report.refused_right == report.refusable
+    assert report.wrong_bmi_where_parseable == 0
+
+
+def test_eval_titles_cli_prints_the_figures():
+    done = subprocess.run([sys.executable, "-m", "training.eval_titles"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "parseable titles fully right: " in done.stdout
+    assert "wrong BMIs returned where the label says refuse: 0" in done.stdout
+    assert "bmi_current" in done.stdout and "precision" in done.stdout
+
+
+def test_cli_reads_lines_from_stdin_and_writes_json_lines():
+    done = subprocess.run([sys.executable, "-m", "training.parse_titles"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, input="F/28/5'4\" [200 > 150]\n\nno numbers here\n")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["title"] for r in rows] == ["F/28/5'4\" [200 > 150]", "no numbers here"]
+    assert rows[0]["ok"] and rows[0]["bmi_current"] == pytest.approx(25.75, abs=0.01)
+    assert rows[1] == {**rows[1], "ok": False, "reason": "no height", "bmi_start": None}
+
+
+def test_cli_reads_csv_with_a_title_column_and_scrape_jsonl(tmp_path, capsys):
+    csv_file = tmp_path / "titles.csv"
+    csv_file.write_text('source,title\nx,"M/30/6\'0 [250 > 200, lol]"\ny,"F/28/5\'4"" [180 > 140]"\n')
+    jsonl = tmp_path / "posts.jsonl"
+    jsonl.write_text(json.dumps({"id": "abc", "title": "F/40/5'5\" [220 > 170]"}) + "\n" + '{"id": "cut", "ti')
+    assert parse_titles_main([str(csv_file), str(jsonl)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["title"] for r in rows] == ["M/30/6'0 [250 > 200, lol]", "F/28/5'4\" [180 > 140]",
+                                          "F/40/5'5\" [220 > 170]"]
+    assert rows[2]["post_id"] == "abc" and all(r["ok"] for r in rows)
+    assert rows[1]["start_kg"] == pytest.approx(lb(180), abs=0.01)
+
+
+def test_cli_missing_file_is_a_message_not_a_traceback(tmp_path, capsys):
+    assert parse_titles_main([str(tmp_path / "nope.txt")]) == 2
+    assert "cannot read" in capsys.readouterr().err
