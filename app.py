@@ -27,19 +27,25 @@ NO_FACE_HELP = ("No face found. What helps: one frontal, well-lit face, not too 
                 "(crop the photo around the person), no sunglasses or strong blur.")
 
 
-class PhotoInput(gr.Image):
-    """gr.Image whose upload step answers an unreadable file with a clear message, not a generic error."""
+def with_clear_upload_errors(photo: gr.Image) -> gr.Image:
+    """Make the image input answer an unreadable upload with a clear message instead of a generic error.
 
-    is_template = True  # the browser draws it as a plain gr.Image
+    gr.Image opens every upload with Pillow before our function runs; a non-image fails there. (Wrapping the
+    instance, not subclassing: a gr.Image subclass makes Gradio write an app.pyi stub beside this file.)
+    """
+    gradio_preprocess = photo.preprocess
 
-    def preprocess(self, payload):
+    def preprocess(payload):
         try:
-            return super().preprocess(payload)
+            return gradio_preprocess(payload)
         except Image.DecompressionBombError:
             raise gr.Error("The image has too many pixels to open safely: resize it and try again.") from None
         except (OSError, ValueError, SyntaxError):  # Pillow's "cannot identify image file" is an OSError
             raise gr.Error("That file is not an image we can read. Use a JPEG, PNG, WebP, GIF, BMP or "
                            "TIFF photo.") from None
+
+    photo.preprocess = preprocess
+    return photo
 
 
 def describe_page(predictor: Predictor, source: str | None) -> str:
@@ -128,8 +134,9 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
         gr.Markdown(describe_page(predictor, source))
         with gr.Row():
             with gr.Column():
-                photo = PhotoInput(label="Photo", type="filepath", image_mode=None,  # raw file: EXIF kept
-                                   sources=["upload", "webcam", "clipboard"], elem_id="photo")
+                photo = with_clear_upload_errors(gr.Image(
+                    label="Photo", type="filepath", image_mode=None,  # the raw upload: EXIF and 16-bit kept
+                    sources=["upload", "webcam", "clipboard"], elem_id="photo"))
                 run = gr.Button("Analyze", variant="primary")
                 gr.Examples(examples=[[str(examples_dir / "astronaut.jpg")]], inputs=[photo],
                             label="Example: NASA astronaut portrait (public domain, from scikit-image)")

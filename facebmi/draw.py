@@ -14,7 +14,7 @@ BOX_COLOUR = (255, 200, 0)  # amber: stands out from skin, sky and foliage
 HIGHLIGHT_COLOUR = (0, 220, 255)  # the selected face
 SHADOW_COLOUR = (0, 0, 0)
 TEXT_COLOUR = (255, 255, 255)
-PLATE_COLOUR = (0, 0, 0, 175)  # label background, mostly opaque
+PLATE_COLOUR = (0, 0, 0, 205)  # label background: dark on any photo, a hint of it shows through
 MIN_FONT_PX = 10  # smallest legible size; labels on tiny images shrink to this, no further
 
 
@@ -52,9 +52,15 @@ def annotate(image: Image.Image, results: list[FaceResult], highlight: int | Non
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         pad = max(2, font.size // 4)
         tw, th = right - left + 2 * pad, bottom - top + 2 * pad
-        # Above the box when there is room, else just inside its top edge; shifted sideways to stay in frame.
+        # Above the box when there is room, else below it (over the neck, not the face), else inside its top
+        # edge; shifted sideways to stay in frame.
         lx = min(max(0, x0), max(0, w - tw))
-        ly = y0 - th - line if y0 - th - line >= 0 else min(y0 + line + 1, max(0, h - th))
+        if y0 - th - line >= 0:
+            ly = y0 - th - line
+        elif y1 + line + th <= h:
+            ly = y1 + line + 1
+        else:
+            ly = min(y0 + line + 1, max(0, h - th))
         plates.rectangle((lx, ly, lx + tw, ly + th), fill=PLATE_COLOUR)
         labels.append((lx + pad - left, ly + pad - top, text, font, colour))
 
