@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -132,22 +134,23 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
     with gr.Blocks(title="facebmi: BMI and age bracket from a face photo", delete_cache=CACHE_CLEANUP,
                    analytics_enabled=False) as demo:
         gr.Markdown(describe_page(predictor, source))
-        with gr.Row():
+        with gr.Row(equal_height=True):
             with gr.Column():
                 photo = with_clear_upload_errors(gr.Image(
                     label="Photo", type="filepath", image_mode=None,  # the raw upload: EXIF and 16-bit kept
                     sources=["upload", "webcam", "clipboard"], elem_id="photo"))
                 run = gr.Button("Analyze", variant="primary")
-                gr.Examples(examples=[[str(examples_dir / "astronaut.jpg")]], inputs=[photo],
-                            label="Example: NASA astronaut portrait (public domain, from scikit-image)")
-            with gr.Column():
-                annotated = gr.Image(label="Faces found", type="pil", format="png", interactive=False,
-                                     elem_id="annotated")
-                probs = gr.Label(label="Age bracket probabilities", num_top_classes=8, elem_id="probs")
+            annotated = gr.Image(label="Faces found", type="pil", format="png", interactive=False,
+                                 elem_id="annotated")
         table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, label="Faces (click a row to chart it)",
                              elem_id="faces")
-        with gr.Accordion("Raw results (JSON, as the /analyze API returns them)", open=False):
-            analysis = gr.JSON(label="Results", elem_id="results")
+        with gr.Row():
+            with gr.Column():
+                gr.Examples(examples=[[str(examples_dir / "astronaut.jpg")]], inputs=[photo],
+                            label="Example: NASA astronaut portrait (public domain, from scikit-image)")
+                with gr.Accordion("Raw results (JSON, as the /analyze API returns them)", open=False):
+                    analysis = gr.JSON(label="Results", elem_id="results")
+            probs = gr.Label(label="Age bracket probabilities", num_top_classes=8, elem_id="probs")
 
         run.click(analyze, [photo], [annotated, analysis], api_name="analyze").success(
             show_table, [analysis], [table, probs], api_visibility="private")
@@ -182,6 +185,7 @@ def main() -> None:
     source = os.environ.get("FACEBMI_MODEL") or None
     predictor = Predictor.from_pretrained(source)  # CUDA when present; loaded once for every request
     examples = write_examples(Path(tempfile.mkdtemp(prefix="facebmi-examples-")))
+    atexit.register(shutil.rmtree, examples, ignore_errors=True)
     demo = build_demo(predictor, examples, source)
     # A few requests at once: each already uses every core, more would only queue inside torch.
     demo.queue(default_concurrency_limit=int(os.environ.get("FACEBMI_CONCURRENCY", "2")), max_size=64)

@@ -32,7 +32,7 @@ def annotate(image: Image.Image, results: list[FaceResult], highlight: int | Non
         canvas = canvas.resize((max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale))),
                                Image.LANCZOS, reducing_gap=3.0)
     w, h = canvas.size
-    font_px = max(MIN_FONT_PX, round(max(w, h) * 0.028))
+    font_px = max(MIN_FONT_PX, round(max(w, h) * 0.032))
     line = max(2, round(max(w, h) / 300))
 
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))  # label plates, blended once at the end

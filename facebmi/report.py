@@ -42,7 +42,7 @@ def who_text(result: FaceResult) -> str:
 def table_rows(results: list[FaceResult]) -> list[list]:
     """One row per face in TABLE_HEADERS order, numbered as on the drawn labels (from 1)."""
     return [[i + 1, round(r.bmi, 1), interval_text(r) or "not calibrated", who_text(r), r.age_bracket,
-             round(r.age_bracket_prob, 3), round(r.score, 3)] for i, r in enumerate(results)]
+             f"{r.age_bracket_prob:.0%}", f"{r.score:.3f}"] for i, r in enumerate(results)]
 
 
 def largest_face_index(results: list[FaceResult]) -> int | None:
