@@ -20,7 +20,8 @@ from PIL import Image
 from facebmi.draw import annotate
 from facebmi.images import ImageError, load_image
 from facebmi.predictor import Predictor
-from facebmi.report import (TABLE_HEADERS, analysis_json, largest_face_index, result_from_dict, table_rows)
+from facebmi.report import (TABLE_HEADERS, analysis_json, interval_level, largest_face_index, result_from_dict,
+                            table_rows)
 
 MAX_FACES = 30  # faces analysed per photo, largest first: a crowd shot stays quick and its labels readable
 DISPLAY_MAX_SIDE = 1600  # the annotated image is shrunk to this; boxes in the JSON stay in original pixels
@@ -51,13 +52,14 @@ def with_clear_upload_errors(photo: gr.Image) -> gr.Image:
 
 
 def describe_page(predictor: Predictor, source: str | None) -> str:
-    level = predictor.config.bmi_interval_level if predictor.config.bmi_interval_log_halfwidth > 0 else None
+    level = interval_level(predictor.config)
     interval = (f"The range in brackets is a calibrated {level:.0%} interval: on held-out test photos the "
                 f"true BMI fell inside it for about {level:.0%} of faces, so for roughly "
                 f"{1 - level:.0%} it does not." if level else
                 "This model carries no calibrated interval, so no range is shown: treat the number as rough.")
     card = (f"[model card](https://huggingface.co/{source})" if source and "/" in source
-            and not Path(source).exists() else "model card (README.md in the model folder)")
+            and not Path(source).exists() else "model card (README.md beside the model's weights; the "
+            "default model's is facebmi/default_model/README.md)")
     return f"""# facebmi: BMI and age bracket from a face photo
 Upload, drop, paste or take a photo. Every face found gets a box labelled **#n BMI estimate (interval) ·
 age bracket**; the table lists them all, and the chart shows the 8 age-bracket probabilities of the chosen
@@ -75,19 +77,20 @@ are deleted within {CACHE_CLEANUP[1] // 60} minutes.
 """
 
 
-def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = None) -> gr.Blocks:
-    level = predictor.config.bmi_interval_level if predictor.config.bmi_interval_log_halfwidth > 0 else None
+def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = None,
+               max_faces: int = MAX_FACES) -> gr.Blocks:
+    level = interval_level(predictor.config)
 
     # TODO(hub): wrap with facebmi.gpu.gpu_decorator() once it lands: `@gpu_decorator()` on this function.
     def find_faces(photo_path: str):
-        """The GPU part: read the photo, detect every face, keep the MAX_FACES largest, run the model."""
+        """The GPU part: read the photo, detect every face, keep the max_faces largest, run the model."""
         try:
             with open(photo_path, "rb") as file:  # a file object: messages say "the upload", not a temp path
                 picture = load_image(file)
         except ImageError as err:
             raise gr.Error(_sentence(str(err))) from None
         detections = predictor.detector.detect(picture)
-        kept = sorted(detections, key=lambda d: -d.area)[:MAX_FACES]
+        kept = sorted(detections, key=lambda d: -d.area)[:max_faces]
         kept.sort(key=lambda d: -d.score)
         return picture, predictor.predict_detections(picture, kept), len(detections)
 

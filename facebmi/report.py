@@ -18,6 +18,11 @@ CSV_FIELDS = ["path", "status", "face", "x0", "y0", "x1", "y1", "score", "bmi", 
               *[f"p_{name}" for name in AGE_BRACKETS], "error"]
 
 
+def interval_level(config) -> float | None:
+    """The coverage a model's BMI intervals were calibrated for (0.8 = 80%), or None if it has no interval."""
+    return config.bmi_interval_level if config.bmi_interval_log_halfwidth > 0 else None
+
+
 def interval_text(result: FaceResult) -> str:
     """'24-31', or '' when the model carries no calibrated interval."""
     if result.bmi_interval is None:

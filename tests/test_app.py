@@ -119,6 +119,27 @@ def test_many_faces_are_all_returned_and_numbered(client, tmp_path, astronaut):
     assert "4 faces" in result["message"]
 
 
+def test_faces_beyond_the_cap_are_counted_and_the_largest_kept(predictor, tmp_path, astronaut):
+    from conftest import load_app_module, serve
+
+    app = load_app_module()
+    demo = app.build_demo(predictor, app.write_examples(tmp_path / "examples"), max_faces=2)
+    url = serve(demo)
+    try:
+        grid = Image.new("RGB", (1024, 768))
+        grid.paste(astronaut, (0, 0))
+        grid.paste(astronaut.resize((400, 400)), (512, 0))
+        grid.paste(astronaut.resize((300, 300)), (512, 420))
+        grid.save(tmp_path / "three.png")
+        _, result = analyze(Client(url, verbose=False), tmp_path / "three.png")
+    finally:
+        demo.close()
+    assert result["faces_found"] == 3 and len(result["faces"]) == 2
+    assert "Found 3 faces; showing the 2 largest" in result["message"]
+    widths = sorted(f["box"][2] - f["box"][0] for f in result["faces"])
+    assert widths[0] > 60, "the smallest face was kept instead of a larger one"
+
+
 def test_python_app_py_starts_on_the_configured_port_and_serves_the_api(tmp_path):
     """`python app.py` as a user runs it: port from GRADIO_SERVER_PORT, loopback by default, /analyze listed."""
     import os
