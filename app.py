@@ -20,6 +20,7 @@ from PIL import Image
 from facebmi.draw import annotate
 from facebmi.gpu import gpu_decorator
 from facebmi.images import ImageError, load_image
+from facebmi.loading import ModelLoadError
 from facebmi.predictor import Predictor
 from facebmi.report import (TABLE_HEADERS, analysis_json, interval_level, largest_face_index, result_from_dict,
                             table_rows)
@@ -187,7 +188,10 @@ def main() -> None:
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     args = parser.parse_args()
     source = os.environ.get("FACEBMI_MODEL") or None
-    predictor = Predictor.from_pretrained(source)  # CUDA when present; loaded once for every request
+    try:
+        predictor = Predictor.from_pretrained(source)  # CUDA when present; loaded once for every request
+    except ModelLoadError as err:
+        raise SystemExit(f"facebmi app: {err}") from None
     examples = write_examples(Path(tempfile.mkdtemp(prefix="facebmi-examples-")))
     atexit.register(shutil.rmtree, examples, ignore_errors=True)
     demo = build_demo(predictor, examples, source)

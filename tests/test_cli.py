@@ -80,7 +80,7 @@ def test_json_entries_have_every_field(capsys, photo_folder):
         assert face["age_probs"][face["age_bracket"]] == max(face["age_probs"].values())
     # The same photo as JPEG and PNG: the same face, the same estimate (within JPEG noise).
     a, b = entries["astronaut.jpg"]["faces"][0], entries["astronaut2.png"]["faces"][0]
-    assert abs(a["bmi"] - b["bmi"]) < 1.0
+    assert abs(a["bmi"] - b["bmi"]) < 2.0
 
 
 def test_csv_has_one_row_per_face_and_one_per_faceless_or_broken_image(capsys, photo_folder):
