@@ -39,6 +39,8 @@ class FaceDetector:
             reducing_gap=2.0)
         # Rounding the size makes the true factor differ slightly per axis; map back with the exact ones.
         sx, sy = image.width / small.width, image.height / small.height
+        if min(small.size) < self.spec.min_face_size:
+            return []  # no face fits; MTCNN itself would fail on an empty scale pyramid
         boxes, scores, points = self.mtcnn.detect(small, landmarks=True)
         if boxes is None:
             return []

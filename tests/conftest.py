@@ -47,3 +47,53 @@ def fake_reddit():
 
     with FakeReddit() as server:
         yield server
+
+
+# --- app, CLI and bad-input fixtures (appended) ---
+
+def write_astronaut(folder: Path, name: str = "astronaut.jpg") -> Path:
+    from skimage import data
+
+    path = folder / name
+    Image.fromarray(data.astronaut()).save(path, quality=92)
+    return path
+
+
+@pytest.fixture(scope="session")
+def astronaut_file(tmp_path_factory) -> Path:
+    """The astronaut as a JPEG file, as a user would upload it."""
+    return write_astronaut(tmp_path_factory.mktemp("photos"))
+
+
+def load_app_module():
+    """app.py (it sits beside, not inside, the facebmi package) imported as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("facebmi_app", ROOT / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    return app
+
+
+def serve(demo):
+    """Launch a Gradio app on a free loopback port without blocking; returns its URL."""
+    import socket
+
+    demo.queue(default_concurrency_limit=2)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="session")
+def app_url(predictor, tmp_path_factory):
+    """app.py's Gradio app served for real on a free loopback port (one server for the session)."""
+    app = load_app_module()
+    demo = app.build_demo(predictor, app.write_examples(tmp_path_factory.mktemp("examples")))
+    url = serve(demo)
+    try:
+        yield url
+    finally:
+        demo.close()

@@ -1,0 +1,81 @@
+"""Draw a box and a label on every face of a photo; returns a new image, the input is left untouched.
+
+Labels are white text on a dark plate and boxes are a bright line over a dark one, so both read on light and
+dark photos alike. Text size follows the image size; a label never leaves the image.
+"""
+from __future__ import annotations
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .predictor import FaceResult
+from .report import face_label
+
+BOX_COLOUR = (255, 200, 0)  # amber: stands out from skin, sky and foliage
+HIGHLIGHT_COLOUR = (0, 220, 255)  # the selected face
+SHADOW_COLOUR = (0, 0, 0)
+TEXT_COLOUR = (255, 255, 255)
+PLATE_COLOUR = (0, 0, 0, 205)  # label background: dark on any photo, a hint of it shows through
+MIN_FONT_PX = 10  # smallest legible size; labels on tiny images shrink to this, no further
+
+
+def annotate(image: Image.Image, results: list[FaceResult], highlight: int | None = None,
+             max_side: int | None = None) -> Image.Image:
+    """A copy of `image` (RGB) with each face boxed and labelled '#n BMI b (lo-hi) · bracket'.
+
+    highlight: index of a face to draw in a different colour. max_side: shrink the copy first so its longer
+    side is at most this (boxes are scaled to match); None keeps the full size.
+    """
+    canvas = image.convert("RGB")  # a new image even when the input is already RGB
+    scale = 1.0
+    if max_side is not None and max(canvas.size) > max_side:
+        scale = max_side / max(canvas.size)
+        canvas = canvas.resize((max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale))),
+                               Image.LANCZOS, reducing_gap=3.0)
+    w, h = canvas.size
+    font_px = max(MIN_FONT_PX, round(max(w, h) * 0.032))
+    line = max(2, round(max(w, h) / 300))
+
+    overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))  # label plates, blended once at the end
+    plates = ImageDraw.Draw(overlay)
+    draw = ImageDraw.Draw(canvas)
+    labels = []
+    for i, result in enumerate(results):
+        x0, y0, x1, y1 = (v * scale for v in result.box)
+        x0, x1 = sorted((min(max(x0, 0), w - 1), min(max(x1, 0), w - 1)))
+        y0, y1 = sorted((min(max(y0, 0), h - 1), min(max(y1, 0), h - 1)))
+        colour = HIGHLIGHT_COLOUR if i == highlight else BOX_COLOUR
+        draw.rectangle((x0, y0, x1, y1), outline=SHADOW_COLOUR, width=line + 2)
+        draw.rectangle((x0 + 1, y0 + 1, x1 - 1, y1 - 1) if x1 - x0 > 2 and y1 - y0 > 2 else (x0, y0, x1, y1),
+                       outline=colour, width=line)
+        text = face_label(result, i + 1)
+        font = _fitting_font(draw, text, font_px, w)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        pad = max(2, font.size // 4)
+        tw, th = right - left + 2 * pad, bottom - top + 2 * pad
+        # Above the box when there is room, else below it (over the neck, not the face), else inside its top
+        # edge; shifted sideways to stay in frame.
+        lx = min(max(0, x0), max(0, w - tw))
+        if y0 - th - line >= 0:
+            ly = y0 - th - line
+        elif y1 + line + th <= h:
+            ly = y1 + line + 1
+        else:
+            ly = min(y0 + line + 1, max(0, h - th))
+        plates.rectangle((lx, ly, lx + tw, ly + th), fill=PLATE_COLOUR)
+        labels.append((lx + pad - left, ly + pad - top, text, font, colour))
+
+    canvas = Image.alpha_composite(canvas.convert("RGBA"), overlay).convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    for x, y, text, font, colour in labels:
+        draw.text((x, y), text, font=font, fill=TEXT_COLOUR)
+    return canvas
+
+
+def _fitting_font(draw: ImageDraw.ImageDraw, text: str, size: int, max_width: int) -> ImageFont.FreeTypeFont:
+    """The default font at `size`, shrunk until the text (plus padding) fits the image width."""
+    while True:
+        font = ImageFont.load_default(size=size)
+        left, _, right, _ = draw.textbbox((0, 0), text, font=font)
+        if right - left + size // 2 + 4 <= max_width or size <= MIN_FONT_PX:
+            return font
+        size = max(MIN_FONT_PX, int(size * 0.85))
