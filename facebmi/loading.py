@@ -18,10 +18,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported by load_model only: resolving (and downloading) a model needs no torch
+    import torch
 
-from .model import WEIGHTS_NAME, FaceAttributeModel
+    from .model import FaceAttributeModel
+
+WEIGHTS_NAME = "model.safetensors"  # = facebmi.model.WEIGHTS_NAME, repeated so this module stays torch-free
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -76,6 +80,8 @@ def _download(repo_id: str, revision: str | None) -> Path:
 
 def load_model(source: str | os.PathLike | None = None, revision: str | None = None,
                device: str | torch.device = "cpu") -> FaceAttributeModel:
+    from .model import FaceAttributeModel
+
     folder = resolve_model_folder(source, revision)
     try:
         return FaceAttributeModel.from_folder(folder, device=device)

@@ -6,6 +6,7 @@ serves what huggingface_hub (2.x) and datasets call for:
 
   POST /api/repos/create                                 create_repo (409 when it exists)
   GET  /api/whoami-v2                                    whoami
+  POST /api/validate-yaml                                README front matter check (create_commit does it)
   GET  /api/{type}s/{ns}/{name}[/revision/{rev}]         repo_info / model_info / dataset_info
   GET  /api/{type}s/{ns}/{name}/tree/{rev}[/{path}]      list_repo_tree (recursive or not)
   POST /api/{type}s/{ns}/{name}/paths-info/{rev}         get_paths_info
@@ -152,6 +153,20 @@ class LocalHub:
         with self.lock:
             self.requests.clear()
 
+    def put_files(self, repo_id: str, files: dict[str, bytes], *, owner: str, private: bool = False,
+                  repo_type: str = "model", message: str = "seed") -> str:
+        """Create (or extend) a repo straight in storage, as if pushed: for tests of the download side."""
+        with self.lock:
+            repo = self.repos.setdefault((repo_type, repo_id), Repo(repo_type, repo_id, private, owner))
+            parent = repo.branches.get("main")
+            stored = dict(repo.commits[parent].files) if parent else {}
+            for path, content in files.items():
+                lfs = path.lower().endswith(LFS_SUFFIXES)
+                stored[path] = StoredFile(content, hashlib.sha256(content).hexdigest() if lfs else None)
+            commit = repo.commit(parent, stored, message, "", owner)
+            repo.branches["main"] = commit.oid
+            return commit.oid
+
     # --- auth and lookup ---------------------------------------------------------------------------------
     def user_for(self, headers) -> str | None:
         auth = headers.get("Authorization")
@@ -243,6 +258,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HubError(401, "Invalid username or password.")
             return self._json(200, {"type": "user", "name": user, "orgs": [],
                                     "auth": {"type": "access_token", "accessToken": {"role": "write"}}})
+        if parts == ["api", "validate-yaml"] and method == "POST":
+            return self._validate_yaml(json.loads(body))
         if parts == ["api", "repos", "create"] and method == "POST":
             return self._create_repo(json.loads(body), user)
         if len(parts) >= 4 and parts[0] == "api" and parts[1] in ("models", "datasets", "spaces"):
@@ -259,6 +276,25 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
             return self._resolve(method, repo_type, f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:]), user)
         raise HubError(404, f"no route for {method} /{'/'.join(parts)}")
+
+    def _validate_yaml(self, payload: dict) -> None:
+        """The README front matter check create_commit asks for: a mapping, list fields as lists of strings."""
+        import yaml
+
+        text, errors = payload.get("content", ""), []
+        match = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+        try:
+            meta = yaml.safe_load(match[1]) if match else {}
+        except yaml.YAMLError as err:
+            meta, errors = {}, [{"message": f"invalid YAML: {err}"}]
+        if not isinstance(meta, dict):
+            meta, errors = {}, [{"message": "metadata must be a mapping"}]
+        for key in ("tags", "datasets", "metrics", "models"):
+            if key in meta and not (isinstance(meta[key], list) and all(isinstance(v, str) for v in meta[key])):
+                errors.append({"message": f'"{key}" must be a list of strings'})
+        if "license" in meta and not isinstance(meta["license"], str):
+            errors.append({"message": '"license" must be a string'})
+        self._json(400 if errors else 200, {"errors": errors, "warnings": []})
 
     def _create_repo(self, payload: dict, user: str | None) -> None:
         if user is None:

@@ -141,6 +141,8 @@ def push_files(files: dict[str, Path | bytes], repo_id: str, *, repo_type: str =
         raise HubPushError(f"the commit to {repo_id} failed: HTTP {err.response.status_code}: "
                            f"{err.server_message or 'no message'} (rerun the push: it resumes from the "
                            "repo's current state)") from None
+    except ValueError as err:  # the Hub rejected README.md's metadata (front matter)
+        raise HubPushError(f"the Hub rejected the push to {repo_id}: {err}") from None
     result.commit = info.oid
     log.info("pushed %d file(s), deleted %d, to %s at %s", len(uploaded), len(deleted), repo_id, info.oid[:12])
     return result

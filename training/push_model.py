@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     parser.add_argument("--license", default=DEFAULT_LICENSE, help=f"Hub license id (default {DEFAULT_LICENSE})")
     parser.add_argument("--message", default="Upload facebmi model", help="commit message")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # not INFO: httpx would log every request
+    logging.getLogger("training").setLevel(logging.INFO)
     if "/" not in args.repo:
         parser.error("--repo must be ORG/NAME")
     metrics = None
