@@ -38,7 +38,9 @@ def test_gpu_decorator_is_identity_off_zero_gpu(monkeypatch):
 def test_gpu_decorator_uses_spaces_gpu_on_zero_gpu():
     # spaces refuses to load on ZeroGPU without its device API URL; nothing is called there at decoration time.
     env = {**os.environ, "SPACES_ZERO_GPU": "true", "SPACES_ZERO_DEVICE_API_URL": "http://127.0.0.1:9"}
-    code = ("from facebmi.gpu import gpu_decorator\n"
+    code = ("import sys\n"
+            "from facebmi.gpu import gpu_decorator\n"
+            "assert 'spaces' in sys.modules, 'importing facebmi.gpu loads spaces first on ZeroGPU'\n"
             "def analyze(x): return x\n"
             "wrapped = gpu_decorator(duration=20)(analyze)\n"
             "print(wrapped is not analyze and wrapped.__wrapped__ is analyze)")

@@ -103,7 +103,7 @@ def push_files(files: dict[str, Path | bytes], repo_id: str, *, repo_type: str =
     delete_patterns: remote files matching these globs that are not in `files` are deleted in the same
     commit (e.g. ["data/*"] so a re-sharded dataset leaves no stale shards behind).
     """
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
     api = HfApi(token=resolve_token(token))
@@ -112,7 +112,7 @@ def push_files(files: dict[str, Path | bytes], repo_id: str, *, repo_type: str =
         url = str(api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True))
         head = api.repo_info(repo_id, repo_type=repo_type, revision=revision).sha
         remote = {f.path: f for f in api.list_repo_tree(repo_id, repo_type=repo_type, revision=head,
-                                                         recursive=True) if hasattr(f, "blob_id")}
+                                                         recursive=True) if isinstance(f, RepoFile)}
     except RevisionNotFoundError:
         raise HubPushError(f"{repo_type} repo {repo_id} has no branch {revision!r}: create it first") from None
     except RepositoryNotFoundError:
