@@ -125,6 +125,7 @@ class LocalHub:
         self.repos: dict[tuple[str, str], Repo] = {}
         self.lfs_objects: dict[str, bytes] = {}  # sha256 -> content
         self.requests: list[dict] = []
+        self.unrouted: list[str] = []  # calls this server does not implement: a test asserts there are none
         self.lock = threading.RLock()
         hub = self
 
@@ -258,6 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HubError(401, "Invalid username or password.")
             return self._json(200, {"type": "user", "name": user, "orgs": [],
                                     "auth": {"type": "access_token", "accessToken": {"role": "write"}}})
+        if parts == ["api", "agent-harnesses"]:  # huggingface_hub's best-effort telemetry registry: not served
+            raise HubError(404, "not served here")
         if parts == ["api", "validate-yaml"] and method == "POST":
             return self._validate_yaml(json.loads(body))
         if parts == ["api", "repos", "create"] and method == "POST":
@@ -275,6 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._lfs_batch(repo_type, f"{parts[0]}/{parts[1][:-4]}", json.loads(body), user)
         if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
             return self._resolve(method, repo_type, f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:]), user)
+        self.hub.unrouted.append(f"{method} /{'/'.join(parts)}")
         raise HubError(404, f"no route for {method} /{'/'.join(parts)}")
 
     def _validate_yaml(self, payload: dict) -> None:
@@ -374,6 +378,7 @@ class _Handler(BaseHTTPRequestHandler):
             if query.get("create_pr"):
                 raise HubError(400, "pull requests are not supported by this test hub")
             return self._commit(repo, unquote(rest[1]), body, user)
+        self.hub.unrouted.append(f"{method} /api/{repo_type}s/{repo_id}/{'/'.join(rest)}")
         raise HubError(404, f"no route for {method} /api/{repo_type}s/{repo_id}/{'/'.join(rest)}")
 
     def _commit(self, repo: Repo, branch: str, body: bytes, user: str) -> None:

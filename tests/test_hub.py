@@ -25,6 +25,8 @@ OTHER_TOKEN = "hf_OTHERtokenForBob0123456789"  # bob's: can read public repos on
 def hub():
     with LocalHub({TOKEN: "alice", OTHER_TOKEN: "bob"}) as server:
         yield server
+    # Every call our code and the libraries made was one the server implements (no silent 404 fallbacks).
+    assert server.unrouted == [], server.unrouted
 
 
 @pytest.fixture(scope="module")
@@ -298,6 +300,7 @@ def test_local_folder_and_default_touch_no_network(hub, model_dir, tmp_path):
 # --- dataset ------------------------------------------------------------------------------------------------
 
 def test_dataset_pushed_with_push_to_hub_loads_back_with_load_dataset(hub, tmp_path):
+    hub.clear_requests()
     out = child(hub, tmp_path / "home", f"""
         import json
         import numpy as np
@@ -313,6 +316,7 @@ def test_dataset_pushed_with_push_to_hub_loads_back_with_load_dataset(hub, tmp_p
                 "bracket": [4, 4, 5, 6, 3, 7], "split": ["train"] * 6}}
         ds = Dataset.from_dict(rows, features=features)
         ds.push_to_hub("alice/faces", private=True)
+        ds.push_to_hub("alice/faces", private=True)  # unchanged: must not make a second commit
         ds.save_to_disk("{tmp_path / 'on-disk'}")
 
         hub_ds = load_dataset("alice/faces", split="train")
@@ -330,4 +334,7 @@ def test_dataset_pushed_with_push_to_hub_loads_back_with_load_dataset(hub, tmp_p
     assert out["same_pixels"]
     repo = hub.repo("alice/faces", "dataset")
     assert repo.private
+    assert [c.title for c in repo.history(repo.resolve("main"))] == ["Upload dataset", "initial commit"]
     assert any(p.endswith(".parquet") for p in repo.resolve("main").files)
+    assert any(r["method"] == "GET" and r["path"].startswith("/datasets/alice/faces/resolve/")
+               and r["path"].endswith(".parquet") for r in hub.requests), "load_dataset read the Hub's copy"
