@@ -39,12 +39,18 @@ def resolve_model_folder(source: str | os.PathLike | None = None, revision: str 
     source = source if source is not None else os.environ.get("FACEBMI_MODEL") or None
     revision = revision if revision is not None else os.environ.get("FACEBMI_MODEL_REVISION") or None
     if source is None:
+        if revision is not None:
+            raise ModelLoadError(f"a model revision ({revision!r}) is set but no Hub model: set FACEBMI_MODEL "
+                                 "to ORG/NAME, or unset FACEBMI_MODEL_REVISION")
         return DEFAULT_MODEL_DIR
     path = Path(source).expanduser()
     if path.exists():
         if not path.is_dir():
             raise ModelLoadError(f"model path {path} is a file; give the folder holding config.json and "
                                  f"{WEIGHTS_NAME}")
+        if revision is not None:
+            raise ModelLoadError(f"a revision ({revision!r}) only applies to a Hub repo, and {path} is a local "
+                                 "folder: unset FACEBMI_MODEL_REVISION")
         return path
     if not _REPO_ID.match(str(source)):
         raise ModelLoadError(f"model {source!r} is neither an existing folder nor a Hub repo id (ORG/NAME)")

@@ -253,7 +253,8 @@ def test_pull_errors_say_what_to_fix(hub, pushed, model_dir, tmp_path):
     cases = [("missing", "alice/no-such-model", None), ("revision", pushed, "v9"),
              ("future", "alice/future", None), ("extra", "alice/extra-field", None),
              ("bad_crop", "alice/bad-crop", None), ("corrupt", "alice/corrupt", None),
-             ("mismatch", "alice/mismatch", None), ("not_a_repo", "no/such/folder/here", None)]
+             ("mismatch", "alice/mismatch", None), ("not_a_repo", "no/such/folder/here", None),
+             ("folder_revision", str(model_dir), "v1"), ("default_revision", None, "v1")]
     out = child(hub, tmp_path, f"CASES = {cases!r}\nFUNCTION = 'load_model'\n" + ERRORS)
     assert "not found" in out["missing"] and "FACEBMI_MODEL" in out["missing"]
     assert "'v9'" in out["revision"] and "FACEBMI_MODEL_REVISION" in out["revision"]
@@ -263,6 +264,7 @@ def test_pull_errors_say_what_to_fix(hub, pushed, model_dir, tmp_path):
     assert "corrupt" in out["corrupt"] and "alice/corrupt" in out["corrupt"] and "delete it" in out["corrupt"]
     assert "does not match config.json" in out["mismatch"]
     assert "neither an existing folder nor a Hub repo id" in out["not_a_repo"]
+    assert "FACEBMI_MODEL_REVISION" in out["folder_revision"] and "FACEBMI_MODEL" in out["default_revision"]
 
     # Private by default means private: without alice's token the repo is "not found", with bob's too.
     for token in (None, OTHER_TOKEN):
