@@ -248,13 +248,16 @@ def test_pull_errors_say_what_to_fix(hub, pushed, model_dir, tmp_path):
                                      .encode(), "model.safetensors": weights}, owner="alice")
     hub.put_files("alice/corrupt", {"config.json": json.dumps(config).encode(),
                                     "model.safetensors": weights[: len(weights) // 2]}, owner="alice")
+    hub.put_files("alice/garbled-config", {"config.json": b'{"format_version": 1, "backb',
+                                           "model.safetensors": weights}, owner="alice")
     hub.put_files("alice/mismatch", {"config.json": json.dumps({**config, "embedding_dim": 64}).encode(),
                                      "model.safetensors": weights}, owner="alice")
     cases = [("missing", "alice/no-such-model", None), ("revision", pushed, "v9"),
              ("future", "alice/future", None), ("extra", "alice/extra-field", None),
              ("bad_crop", "alice/bad-crop", None), ("corrupt", "alice/corrupt", None),
              ("mismatch", "alice/mismatch", None), ("not_a_repo", "no/such/folder/here", None),
-             ("folder_revision", str(model_dir), "v1"), ("default_revision", None, "v1")]
+             ("garbled_config", "alice/garbled-config", None), ("folder_revision", str(model_dir), "v1"),
+             ("default_revision", None, "v1")]
     out = child(hub, tmp_path, f"CASES = {cases!r}\nFUNCTION = 'load_model'\n" + ERRORS)
     assert "not found" in out["missing"] and "FACEBMI_MODEL" in out["missing"]
     assert "'v9'" in out["revision"] and "FACEBMI_MODEL_REVISION" in out["revision"]
@@ -263,21 +266,22 @@ def test_pull_errors_say_what_to_fix(hub, pushed, model_dir, tmp_path):
     assert "warp" in out["bad_crop"]
     assert "corrupt" in out["corrupt"] and "alice/corrupt" in out["corrupt"] and "delete it" in out["corrupt"]
     assert "does not match config.json" in out["mismatch"]
+    assert "not valid JSON" in out["garbled_config"] and "alice/garbled-config" in out["garbled_config"]
     assert "neither an existing folder nor a Hub repo id" in out["not_a_repo"]
     assert "FACEBMI_MODEL_REVISION" in out["folder_revision"] and "FACEBMI_MODEL" in out["default_revision"]
 
+    def resolve(name, repo, home, token):
+        return child(hub, home, f"CASES = {[(name, repo, None)]!r}\n" + RESOLVE_ERRORS, token=token)[name]
+
     # Private by default means private: without alice's token the repo is "not found", with bob's too.
     for token in (None, OTHER_TOKEN):
-        out = child(hub, tmp_path / f"home-{bool(token)}", f"CASES = {[('private', pushed, None)]!r}\n" + RESOLVE_ERRORS,
-                    token=token)
-        assert "not found" in out["private"] and "HF_TOKEN" in out["private"]
+        message = resolve("private", pushed, tmp_path / f"home-{bool(token)}", token)
+        assert "not found" in message and "HF_TOKEN" in message
     hub.put_files("alice/shared", {"config.json": json.dumps(config).encode(), "model.safetensors": weights},
                   owner="alice", private=False)
-    out = child(hub, tmp_path, f"CASES = {[('public', 'alice/shared', None)]!r}\n" + RESOLVE_ERRORS, token=OTHER_TOKEN)
-    assert out["public"] == "loaded"  # a public repo is readable with anyone's token
-    out = child(hub, tmp_path / "bad-token", f"CASES = {[('bad_token', pushed, None)]!r}\n" + RESOLVE_ERRORS,
-                token="hf_rejected_token_000")
-    assert "HF_TOKEN" in out["bad_token"] and "hf_rejected_token_000" not in out["bad_token"]
+    assert resolve("public", "alice/shared", tmp_path, OTHER_TOKEN) == "loaded"  # readable with anyone's token
+    message = resolve("bad_token", pushed, tmp_path / "bad-token", "hf_rejected_token_000")
+    assert "HF_TOKEN" in message and "hf_rejected_token_000" not in message
 
 
 def test_local_folder_and_default_touch_no_network(hub, model_dir, tmp_path):
