@@ -62,6 +62,8 @@ def main(argv=None) -> int:
     except HubPushError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    if args.public and not result.created_repo:
+        print(f"note: {args.repo} already existed and keeps its visibility; --public applies to new repos only")
     if result.changed:
         print(f"pushed {', '.join(result.uploaded + result.deleted)} to {result.url} at {result.commit}")
     else:
