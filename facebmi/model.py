@@ -78,7 +78,11 @@ class FaceAttributeModel(nn.Module):
         except Exception as err:  # safetensors raises its own error types for truncated or garbled files
             raise ValueError(f"{weights} is corrupt or incomplete ({err}): download it again") from None
         model = cls(config)
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as err:  # a tensor of the wrong shape: weights and config.json disagree
+            raise ValueError(f"{weights} does not match config.json ({str(err).splitlines()[-1].strip()})"
+                             ) from None
         if missing or unexpected:
             raise ValueError(f"{weights} does not match config.json: missing {missing[:3]}, "
                              f"unexpected {unexpected[:3]}")

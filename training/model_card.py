@@ -1,0 +1,139 @@
+"""The model card (README.md of a model repo), rendered from data_cards/model_card.md.
+
+    render_model_card(config, metrics, repo_id=..., dataset_repo=...) -> str
+
+`metrics` is what `python -m training.evaluate` writes: one report, or {eval set name: report}; each report
+may hold n, faces_not_found, bmi {mae, rmse, pearson_r, mean_predictor {mae, rmse}, interval_coverage},
+bracket {exact, one_off}, age_mae and per_sex {F: {...}, M: {...}}. Whatever part is missing or malformed is
+shown as "–", never guessed. The output is deterministic (no dates), so re-pushing an unchanged model
+changes no file and makes no commit.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from facebmi.config import ModelConfig
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "data_cards" / "model_card.md"
+DEFAULT_LICENSE = "cc-by-nc-4.0"  # the training data (UTKFace, Reddit photos) is non-commercial research only
+TAGS = ["facebmi", "pytorch", "safetensors", "bmi-estimation", "age-estimation", "face", "mobilenet_v2"]
+SEX_NAMES = {"F": "women", "M": "men"}
+DASH = "–"
+
+
+def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_id: str = "ORG/NAME",
+                      dataset_repo: str | None = None, endpoint: str = "https://huggingface.co",
+                      license: str = DEFAULT_LICENSE, template: str | Path = TEMPLATE) -> str:
+    from huggingface_hub import ModelCard, ModelCardData
+
+    reports = _reports(metrics)
+    card_data = ModelCardData(
+        license=license, library_name="pytorch", tags=TAGS,
+        datasets=[dataset_repo] if dataset_repo else None,
+        metrics=["mae", "rmse", "pearsonr", "accuracy"],
+    )
+    crop, detect = config.crop, config.detect
+    w = config.bmi_interval_log_halfwidth
+    interval_text = (f"an interval [BMI×{math.exp(-w):.2f}, BMI×{math.exp(w):.2f}] calibrated so that "
+                     f"{config.bmi_interval_level:.0%} of held-out faces fall inside" if w > 0 else "")
+    training = config.training if isinstance(config.training, dict) else {}
+    card = ModelCard.from_template(
+        card_data, template_path=str(template),
+        model_name=repo_id, repo_id=repo_id,
+        dataset_repo=dataset_repo, dataset_url=f"{endpoint.rstrip('/')}/datasets/{dataset_repo}",
+        metrics_table=_metrics_table(reports), faces_table=_faces_table(reports),
+        per_sex_note=_per_sex_note(reports), data_table=_data_table(training.get("data")),
+        split=training.get("split") if isinstance(training.get("split"), str) else None,
+        interval_text=interval_text, brackets=", ".join(config.age_brackets),
+        embedding_dim=config.embedding_dim, format_version=config.format_version, backbone=config.backbone,
+        crop_size=crop.size, face_fraction=crop.face_fraction, mean=list(crop.mean), std=list(crop.std),
+        max_side=detect.max_side, min_face=detect.min_face_size, min_score=detect.min_score,
+    )
+    return str(card).rstrip() + "\n"
+
+
+def _reports(metrics) -> dict[str, dict]:
+    """{eval set: report}, accepting a single report (it has 'n') or a mapping of them; junk is dropped."""
+    if not isinstance(metrics, dict) or not metrics:
+        return {}
+    if "n" in metrics or "bmi" in metrics:
+        name = Path(str(metrics.get("data", "evaluation"))).name or "evaluation"
+        return {name: metrics}
+    return {str(k): v for k, v in metrics.items() if isinstance(v, dict)}
+
+
+def _get(d, *keys):
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _num(value, digits: int = 2, percent: bool = False) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return DASH
+    return f"{value:.0%}" if percent else f"{value:.{digits}f}"
+
+
+def _count(value) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else DASH
+
+
+def _metrics_table(reports: dict[str, dict]) -> str:
+    if not reports:
+        return ""
+    head = ("| eval set | who | faces | BMI MAE | BMI RMSE | Pearson r | mean-predictor MAE | interval coverage "
+            "| bracket exact | bracket ±1 | age MAE (years) |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for name, report in reports.items():
+        groups = [("all", report)]
+        per_sex = report.get("per_sex")
+        if isinstance(per_sex, dict):
+            groups += [(SEX_NAMES.get(k, str(k)), v) for k, v in per_sex.items() if isinstance(v, dict)]
+        for who, r in groups:
+            faces = _get(r, "bmi", "n")
+            if faces is None:
+                faces = _get(r, "bracket", "n")
+            if faces is None and who == "all" and isinstance(r.get("n"), int):
+                found = r["n"] - (r.get("faces_not_found") or 0) - (r.get("unreadable") or 0)
+                faces = found if isinstance(found, int) else None
+            rows.append("| " + " | ".join([
+                name, who, _count(faces),
+                _num(_get(r, "bmi", "mae")), _num(_get(r, "bmi", "rmse")), _num(_get(r, "bmi", "pearson_r")),
+                _num(_get(r, "bmi", "mean_predictor", "mae")),
+                _num(_get(r, "bmi", "interval_coverage"), percent=True),
+                _num(_get(r, "bracket", "exact"), percent=True), _num(_get(r, "bracket", "one_off"), percent=True),
+                _num(r.get("age_mae"), digits=1),
+            ]) + " |")
+    return head + "\n" + "\n".join(rows)
+
+
+def _faces_table(reports: dict[str, dict]) -> str:
+    rows = [f"| {name} | {_count(r.get('n'))} | {_count(r.get('faces_not_found'))} | {_count(r.get('unreadable'))} |"
+            for name, r in reports.items() if "n" in r]
+    if not rows:
+        return ""
+    return "| eval set | images | no face found | unreadable |\n|---|---|---|---|\n" + "\n".join(rows)
+
+
+def _per_sex_note(reports: dict[str, dict]) -> str:
+    """'BMI MAE 5.1 for women, 4.2 for men on bmi-reddit' for the first set that has both."""
+    for name, r in reports.items():
+        per_sex = r.get("per_sex") if isinstance(r, dict) else None
+        if not isinstance(per_sex, dict):
+            continue
+        parts = [f"{_num(_get(v, 'bmi', 'mae'))} for {SEX_NAMES.get(k, k)}" for k, v in per_sex.items()
+                 if _num(_get(v, "bmi", "mae")) != DASH]
+        if len(parts) >= 2:
+            return f"BMI MAE {', '.join(parts)} on {name}"
+    return ""
+
+
+def _data_table(data) -> str:
+    """config.training['data'] is {source: faces used}."""
+    if not isinstance(data, dict) or not data:
+        return ""
+    rows = [f"| {k} | {_count(v)} |" for k, v in data.items()]
+    return "| source | faces |\n|---|---|\n" + "\n".join(rows)
