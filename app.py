@@ -13,12 +13,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from facebmi.gpu import gpu_decorator  # first: on ZeroGPU `spaces` must load before torch
+
 import gradio as gr
 import pandas as pd
 from PIL import Image
 
 from facebmi.draw import annotate
-from facebmi.gpu import gpu_decorator
 from facebmi.images import ImageError, load_image
 from facebmi.loading import ModelLoadError
 from facebmi.predictor import Predictor

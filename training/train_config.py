@@ -32,6 +32,9 @@ class TrainConfig:
     # After training, replace the BMI head with a ridge fit on the frozen features when it does better on
     # validation: with ~900 BMI faces a closed-form fit is less noisy than SGD on a head.
     ridge_alpha: float = 10.0
+    # After training, refit the bracket head on frozen features with each of these L2 weights and keep the
+    # best on validation (if it beats the trained head).
+    bracket_refit_decays: tuple = (1e-4, 1e-3, 1e-2)
     interval_level: float = 0.8  # coverage of the calibrated BMI interval
     eval_every: int = 500
     seed: int = 0
