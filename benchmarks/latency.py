@@ -21,14 +21,16 @@ from facebmi.predictor import Predictor
 
 
 def test_photos() -> dict[str, Image.Image]:
+    """Real-photo texture (the astronaut, her suit, the flag) rather than flat fills: MTCNN's cost depends on
+    how many candidate windows the background produces, so a plain canvas would flatter every number."""
     from skimage import data
 
     face = Image.fromarray(data.astronaut())
-    one = Image.new("RGB", (640, 480), (90, 110, 130))
-    one.paste(face.resize((400, 400)), (120, 40))
-    four = Image.new("RGB", (640, 480), (90, 110, 130))
+    one = face.resize((640, 640), Image.BICUBIC).crop((0, 0, 640, 480))
+    four = Image.new("RGB", (640, 480))
+    cell = face.resize((320, 320), Image.BICUBIC).crop((0, 0, 320, 240))
     for i in range(4):
-        four.paste(face.resize((230, 230)), (20 + (i % 2) * 320, 10 + (i // 2) * 240))
+        four.paste(cell, ((i % 2) * 320, (i // 2) * 240))
     return {"1 face 640x480": one, "4 faces 640x480": four}
 
 

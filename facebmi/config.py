@@ -34,9 +34,12 @@ class DetectSpec:
     """Face detection settings (detect.py)."""
 
     # The photo is downscaled so its longer side is at most this before MTCNN runs: detection cost grows
-    # with pixels, and a 640x480 photo detected at 480 px costs about a third of full size.
-    max_side: int = 480
+    # with pixels. At 400 a face must be about 5% of the photo's longer side to be found (20 px below).
+    max_side: int = 400
     min_face_size: int = 20  # MTCNN's smallest face, in pixels of the downscaled copy
+    # Ratio between MTCNN's image-pyramid levels. facenet-pytorch's 0.709 gives ~9 levels at 400 px; 0.6 gives
+    # 6 and halves detection time on 2 cores (benchmarks/latency.py) while still covering every face size.
+    pyramid_factor: float = 0.6
     # MTCNN's own last stage keeps faces from 0.7; below 0.9 most hits are texture, not faces.
     min_score: float = 0.9
 
@@ -45,6 +48,7 @@ class DetectSpec:
 class ModelConfig:
     format_version: int = CONFIG_FORMAT_VERSION
     backbone: str = "mobilenet_v2"  # torchvision architecture name; only this one is built today
+    members: int = 1  # independently trained networks averaged at inference (1: a single network)
     feature_dim: int = 1280  # width of the backbone's pooled features
     embedding_dim: int = 128  # the distilled face-descriptor head (dlib's descriptor is 128-d)
     dropout: float = 0.2  # before every head, during training only

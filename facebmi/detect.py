@@ -28,7 +28,7 @@ class FaceDetector:
     def __init__(self, spec: DetectSpec = DetectSpec(), device: str | torch.device = "cpu"):
         self.spec = spec
         self.mtcnn = MTCNN(keep_all=True, select_largest=False, min_face_size=spec.min_face_size,
-                           device=torch.device(device))
+                           factor=spec.pyramid_factor, device=torch.device(device))
 
     def detect(self, image: Image.Image, max_side: int | None = None) -> list[Detection]:
         """All faces scoring at least spec.min_score, most confident first. No face: an empty list."""

@@ -2,10 +2,12 @@
 
 Heads: BMI (regression), age bracket (8 logits), age in years (regression, trained on exact ages), and a
 128-d face embedding trained to mimic dlib's face descriptor (distillation; see training/train.py).
+With `config.members > 1` the model is an ensemble of independently trained networks whose outputs are
+averaged (FaceAttributeEnsemble); both load through `FaceAttributeModel.from_folder`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -59,31 +61,75 @@ class FaceAttributeModel(nn.Module):
         self.backbone.load_state_dict(backbone)
 
     def save_pretrained(self, folder: str | Path) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
-        self.config.save(folder)
-        return folder
+        return save_model(self, folder)
 
     @classmethod
-    def from_folder(cls, folder: str | Path, device: str | torch.device = "cpu") -> "FaceAttributeModel":
-        folder = Path(folder)
-        config = ModelConfig.load(folder)
-        weights = folder / WEIGHTS_NAME
-        if not weights.is_file():
-            raise FileNotFoundError(f"no {WEIGHTS_NAME} in {folder}")
-        try:
-            state = load_file(str(weights), device=str(device))
-        except Exception as err:  # safetensors raises its own error types for truncated or garbled files
-            raise ValueError(f"{weights} is corrupt or incomplete ({err}): download it again") from None
-        model = cls(config)
-        try:
-            missing, unexpected = model.load_state_dict(state, strict=False)
-        except RuntimeError as err:  # a tensor of the wrong shape: weights and config.json disagree
-            raise ValueError(f"{weights} does not match config.json ({str(err).splitlines()[-1].strip()})"
-                             ) from None
-        if missing or unexpected:
-            raise ValueError(f"{weights} does not match config.json: missing {missing[:3]}, "
-                             f"unexpected {unexpected[:3]}")
-        return model.to(device).eval()
+    def from_folder(cls, folder: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+        """The model in a folder: a FaceAttributeModel, or a FaceAttributeEnsemble if config.members > 1."""
+        return load_model_folder(folder, device)
+
+
+class FaceAttributeEnsemble(nn.Module):
+    """Several FaceAttributeModels with the same preprocessing; outputs are averaged (probabilities for the
+    brackets). Independent networks err differently on unfamiliar faces, so the average generalises better."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        member_config = replace(config, members=1, training={})
+        self.members = nn.ModuleList(FaceAttributeModel(member_config) for _ in range(config.members))
+
+    @classmethod
+    def from_members(cls, models: list[FaceAttributeModel], config: ModelConfig) -> "FaceAttributeEnsemble":
+        ensemble = cls(replace(config, members=len(models)))
+        for target, source in zip(ensemble.members, models):
+            target.load_state_dict(source.state_dict())
+        return ensemble
+
+    def forward(self, x: torch.Tensor) -> ModelOutput:
+        outs = [m(x) for m in self.members]
+        probs = torch.stack([o.bracket_logits.float().softmax(1) for o in outs]).mean(0)
+        return ModelOutput(
+            bmi=torch.stack([o.bmi for o in outs]).mean(0),
+            bracket_logits=probs.clamp_min(1e-12).log(),  # softmax of these = the averaged probabilities
+            age_years=torch.stack([o.age_years for o in outs]).mean(0),
+            embedding=torch.stack([o.embedding for o in outs]).mean(0),
+        )
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        return save_model(self, folder)
+
+
+def save_model(model: nn.Module, folder: str | Path) -> Path:
+    """model.safetensors (float tensors stored as float16: half the size, no measurable change in outputs)
+    and config.json."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.half() if v.is_floating_point() else v).detach().contiguous().cpu()
+             for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+    model.config.save(folder)
+    return folder
+
+
+def load_model_folder(folder: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    folder = Path(folder)
+    config = ModelConfig.load(folder)
+    weights = folder / WEIGHTS_NAME
+    if not weights.is_file():
+        raise FileNotFoundError(f"no {WEIGHTS_NAME} in {folder}")
+    try:
+        state = load_file(str(weights), device="cpu")
+    except Exception as err:  # safetensors raises its own error types for truncated or garbled files
+        raise ValueError(f"{weights} is corrupt or incomplete ({err}): download it again") from None
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    model = FaceAttributeEnsemble(config) if config.members > 1 else FaceAttributeModel(config)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # a tensor of the wrong shape: weights and config.json disagree
+        raise ValueError(f"{weights} does not match config.json ({str(err).splitlines()[-1].strip()})"
+                         ) from None
+    if missing or unexpected:
+        raise ValueError(f"{weights} does not match config.json: missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]}")
+    return model.to(device).eval()

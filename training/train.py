@@ -108,23 +108,26 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
 
 
 @torch.inference_mode()
-def infer(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
-    """Eval-mode outputs and pooled features for the given faces (no augmentation)."""
+def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256,
+          with_features: bool = False) -> dict[str, np.ndarray]:
+    """Eval-mode outputs (and pooled features, for a single network) for the given faces, no augmentation."""
     model.eval()
-    keys = ("bmi", "probs", "age", "embedding", "features")
+    keys = ("bmi", "probs", "age", "embedding") + (("features",) if with_features else ())
     parts = {k: [] for k in keys}
     for i in range(0, len(idx), batch):
         x = to_model_input(faces.crops[idx[i:i + batch]], model.config.crop).contiguous(
             memory_format=torch.channels_last)
-        f = model.features(x)
         out = model(x)
-        for k, v in zip(keys, (out.bmi, out.bracket_logits.softmax(1), out.age_years, out.embedding, f)):
+        values = (out.bmi, out.bracket_logits.softmax(1), out.age_years, out.embedding)
+        if with_features:
+            values += (model.features(x),)
+        for k, v in zip(keys, values):
             parts[k].append(v.float().numpy())
     model.train()
     return {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in parts.items()}
 
 
-def validate(model: FaceAttributeModel, faces: FaceTable, split: str = "validation") -> dict:
+def validate(model, faces: FaceTable, split: str = "validation") -> dict:
     report = {}
     reddit = faces.where((faces.split == split) & ~np.isnan(faces.bmi.numpy()))
     if len(reddit):
@@ -145,7 +148,7 @@ def fit_ridge_head(model: FaceAttributeModel, faces: FaceTable, alpha: float) ->
     """Closed-form ridge from pooled features to the BMI head's standardised target (training split)."""
     mc = model.config
     idx = faces.where((faces.split == "train") & ~np.isnan(faces.bmi.numpy()))
-    x = infer(model, faces, idx)["features"].astype(np.float64)
+    x = infer(model, faces, idx, with_features=True)["features"].astype(np.float64)
     y = (faces.bmi.numpy()[idx] - mc.bmi_mean) / mc.bmi_scale
     mu = x.mean(0)
     xc = x - mu
@@ -181,7 +184,7 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
     train_idx = faces.where((faces.split == "train") & (faces.bracket.numpy() >= 0))
     if len(train_idx) == 0 or "utk_bracket" not in validate(model, faces):
         return None
-    x = torch.tensor(infer(model, faces, train_idx)["features"])
+    x = torch.tensor(infer(model, faces, train_idx, with_features=True)["features"])
     y = faces.bracket[train_idx]
     best_name, best_exact = None, validate(model, faces)["utk_bracket"]["exact"]
     trained = (model.bracket_head.weight.detach().clone(), model.bracket_head.bias.detach().clone())
@@ -214,7 +217,7 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
     return best_name
 
 
-def calibrate_interval(model: FaceAttributeModel, faces: FaceTable, level: float) -> dict:
+def calibrate_interval(model, faces: FaceTable, level: float) -> dict:
     """Split-conformal half-width on log BMI from the validation faces (finite-sample corrected)."""
     idx = faces.where((faces.split == "validation") & ~np.isnan(faces.bmi.numpy()))
     pred = infer(model, faces, idx)["bmi"]
@@ -285,7 +288,8 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
         "train_config": _jsonable(dataclasses.asdict(cfg)),
         "data": {s: int((faces.source == s).sum()) for s in np.unique(faces.source)},
         "split": "by person/group id hash (training/splits.py): 70% train, 15% validation, 15% test",
-        "bmi_head": "ridge on pooled features" if use_ridge else "trained",
+        "bmi_head": "ridge on pooled features" if use_ridge else
+        ("trained" if history is not None else model.config.training.get("bmi_head", "trained")),
         "bracket_head": bracket_refit or "trained",
         "validation": final, "history": history if history is not None else model.config.training.get("history"),
         "interval_calibration": interval,
