@@ -22,7 +22,13 @@ def test_round_trip_keeps_weights_config_and_outputs(saved):
     x = torch.randn(2, 3, 112, 112)
     with torch.inference_mode():
         a, b = model(x), loaded(x)
-    assert torch.allclose(a.bmi, b.bmi) and torch.allclose(a.bracket_logits, b.bracket_logits)
+    # Weights are stored as float16: every loaded tensor is exactly the original rounded to half precision,
+    # and the outputs move by far less than the model's error.
+    original = model.state_dict()
+    for name, tensor in loaded.state_dict().items():
+        expected = original[name].half().float() if original[name].is_floating_point() else original[name]
+        assert torch.equal(tensor, expected), name
+    assert torch.allclose(a.bmi, b.bmi, atol=0.05) and torch.allclose(a.bracket_logits, b.bracket_logits, atol=0.01)
     assert a.bracket_logits.shape == (2, 8) and a.embedding.shape == (2, 128)
 
 

@@ -49,8 +49,27 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         embedding_dim=config.embedding_dim, format_version=config.format_version, backbone=config.backbone,
         crop_size=crop.size, face_fraction=crop.face_fraction, mean=list(crop.mean), std=list(crop.std),
         max_side=detect.max_side, min_face=detect.min_face_size, min_score=detect.min_score,
+        **_training_facts(config, training),
     )
     return str(card).rstrip() + "\n"
+
+
+def _training_facts(config: ModelConfig, training: dict) -> dict:
+    """Numbers for the 'How it was trained' section, from the training record in config.json."""
+    validation = training.get("validation") if isinstance(training.get("validation"), dict) else {}
+    members = training.get("members") if isinstance(training.get("members"), list) else []
+    first = members[0] if members and isinstance(members[0], dict) else training
+    data = training.get("data") if isinstance(training.get("data"), dict) else {}
+    interval = training.get("interval_calibration") if isinstance(training.get("interval_calibration"), dict) else {}
+    minutes = [m.get("minutes") for m in members if isinstance(m, dict)] or [training.get("minutes")]
+    return {
+        "n_faces": _count(sum(v for v in data.values() if isinstance(v, int))) if data else DASH,
+        "train_minutes": " + ".join(_num(m, 0) for m in minutes if isinstance(m, (int, float))),
+        "distill_cos": _num(validation.get("distill_cos"), 3),
+        "bmi_head": first.get("bmi_head") or DASH, "bracket_head": first.get("bracket_head") or DASH,
+        "members": config.members, "interval_level": f"{config.bmi_interval_level:.0%}",
+        "interval_n": interval.get("n", DASH),
+    }
 
 
 def _reports(metrics) -> dict[str, dict]:
@@ -137,3 +156,25 @@ def _data_table(data) -> str:
         return ""
     rows = [f"| {k} | {_count(v)} |" for k, v in data.items()]
     return "| source | faces |\n|---|---|\n" + "\n".join(rows)
+
+
+def main(argv=None):
+    """Write a model folder's README.md card: python -m training.model_card --model FOLDER --metrics M.json"""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--metrics", type=Path, help="training.evaluate output (one report or a dict of them)")
+    parser.add_argument("--repo-id", default="facebmi/facebmi")
+    parser.add_argument("--dataset-repo", default=None)
+    args = parser.parse_args(argv)
+    metrics = json.loads(args.metrics.read_text()) if args.metrics else None
+    card = render_model_card(ModelConfig.load(args.model), metrics, repo_id=args.repo_id,
+                             dataset_repo=args.dataset_repo)
+    (args.model / "README.md").write_text(card)
+    print(args.model / "README.md")
+
+
+if __name__ == "__main__":
+    main()
