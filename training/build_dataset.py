@@ -8,7 +8,8 @@ Both write the same schema (`features()`: training/prepare.py's columns plus `po
 train/validation/test by person (author hash for Reddit) with training/splits.py. The Reddit build crops
 exactly the faces the manifest assigned, with the one crop path (facebmi.align via prepare.face_fields),
 writes a dataset card rendered from data_cards/dataset_card.md beside the data, and pushes both to the Hub
-when asked (private unless --public; the token comes from HF_TOKEN). Labelled folders are research data:
+when asked, in one commit through training/hub.py (private unless --public; the token comes from HF_TOKEN;
+an unchanged dataset makes no commit, so the card holds no build date). Labelled folders are research data:
 they are built locally and never pushed.
 
 Resumable: rows are saved in shards keyed by (post id, photo); a rerun crops only the rows no finished
@@ -17,10 +18,12 @@ shard holds, and the final dataset holds each assigned face of the current manif
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -216,7 +219,7 @@ def render_card(data, manifest_records: list[dict], downloads: dict[str, dict],
         "size_category": "n<1K" if n < 1000 else "1K<n<10K" if n < 10000 else "10K<n<100K",
         "data_files": "\n".join(f"  - split: {name}\n    path: data/{name}-*" for name in present),
         "subreddits": ", ".join(sorted({f"r/{r['subreddit']}" for r in manifest_records})) or "Reddit",
-        "first_post": _utc(min(dates)), "last_post": _utc(max(dates)), "built": _utc(time.time()),
+        "first_post": _utc(min(dates)), "last_post": _utc(max(dates)),
         "first_fetch": _utc(min(fetched)), "last_fetch": _utc(max(fetched)),
         "n_posts_seen": len(posts), "n_posts_used": len(used_posts),
         "skip_reasons": "\n".join(skip_lines),
@@ -230,16 +233,44 @@ def render_card(data, manifest_records: list[dict], downloads: dict[str, dict],
     return Template(template.read_text(encoding="utf-8")).substitute(values)
 
 
-def push(data, repo: str, card: str, token: str, private: bool = True) -> None:
-    """Upload the splits as parquet and the card as README.md to a Hub dataset repo."""
-    from datasets import DatasetDict
-    from huggingface_hub import HfApi
+HUB_SHARD_BYTES = 500 * 2**20  # at most ~500 MB of Arrow data per parquet file, as Dataset.push_to_hub writes
 
-    splits = DatasetDict({name: data.filter(lambda s, name=name: s == name, input_columns="split")
-                          for name in SPLITS})
-    DatasetDict({k: v for k, v in splits.items() if len(v)}).push_to_hub(repo, private=private, token=token)
-    HfApi(token=token).upload_file(path_or_fileobj=card.encode("utf-8"), path_in_repo="README.md", repo_id=repo,
-                                   repo_type="dataset", commit_message="Dataset card")
+
+def hub_files(data, card: str, folder: Path) -> dict[str, Path | bytes]:
+    """The files of the Hub repo, in the layout `datasets.load_dataset(REPO)` reads (the one `push_to_hub`
+    writes): each non-empty split as `data/<split>-00000-of-0000N.parquet` (written into `folder`; the parquet
+    carries the features, Image column included) and the card as README.md, whose `configs` front matter
+    names `data/<split>-*` for each split."""
+    files: dict[str, Path | bytes] = {"README.md": card.encode("utf-8")}
+    split_of_row = list(data["split"])
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    for name in SPLITS:
+        part = data.select([i for i, s in enumerate(split_of_row) if s == name])  # indices in memory: no cache file
+        if not len(part):
+            continue
+        arrow_bytes = part.data.nbytes * len(part) / max(1, part.data.num_rows)  # this split's share of the table
+        n = max(1, math.ceil(arrow_bytes / HUB_SHARD_BYTES))
+        for index in range(n):
+            path = f"data/{name}-{index:05d}-of-{n:05d}.parquet"
+            part.shard(num_shards=n, index=index, contiguous=True).to_parquet(str(folder / path))
+            files[path] = folder / path
+    if len(files) == 1:
+        from training.hub import HubPushError
+
+        raise HubPushError("nothing to push: the dataset has no rows")
+    return files
+
+
+def push(data, repo: str, card: str, token: str, private: bool = True):
+    """Push the splits as parquet and the card as README.md to a Hub dataset repo in ONE commit, through
+    training.hub: the repo is created if needed (private unless asked), only changed files are sent, shards
+    the new build no longer has are deleted, and an unchanged dataset makes no commit. Returns the PushResult."""
+    from training.hub import push_files
+
+    with tempfile.TemporaryDirectory(prefix="facebmi-push-") as folder:
+        files = hub_files(data, card, Path(folder))
+        return push_files(files, repo, repo_type="dataset", private=private, token=token,
+                          commit_message="Upload facebmi face dataset", delete_patterns=["data/*"])
 
 
 def main(argv=None):
@@ -274,8 +305,20 @@ def main(argv=None):
     (args.out / "README.md").write_text(card, encoding="utf-8")
     print(f"{len(data)} faces saved to {args.out} (card: {args.out / 'README.md'})", file=sys.stderr)
     if args.push:
-        push(data, args.push, card, token, private=not args.public)
-        print(f"pushed to https://huggingface.co/datasets/{args.push}", file=sys.stderr)
+        from training.hub import HubPushError
+
+        try:
+            result = push(data, args.push, card, token, private=not args.public)
+        except HubPushError as err:
+            sys.exit(f"error: {err}")
+        if args.public and not result.created_repo:
+            print(f"note: {args.push} already existed and keeps its visibility; --public applies to new repos only",
+                  file=sys.stderr)
+        if result.changed:
+            print(f"pushed {', '.join(result.uploaded + result.deleted)} to {result.url} at {result.commit}",
+                  file=sys.stderr)
+        else:
+            print(f"{result.url} is up to date at {result.commit}: nothing pushed", file=sys.stderr)
 
 
 if __name__ == "__main__":
