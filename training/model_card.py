@@ -62,7 +62,14 @@ def _training_facts(config: ModelConfig, training: dict) -> dict:
     data = training.get("data") if isinstance(training.get("data"), dict) else {}
     interval = training.get("interval_calibration") if isinstance(training.get("interval_calibration"), dict) else {}
     minutes = [m.get("minutes") for m in members if isinstance(m, dict)] or [training.get("minutes")]
+    def member_values(*keys, percent=False):
+        values = [_num(_get(m.get("validation") or {}, *keys), 2, percent) for m in members if isinstance(m, dict)]
+        return " and ".join(values) if values else DASH
+
     return {
+        "ensemble_val_mae": _num(_get(validation, "bmi", "mae")), "member_val_mae": member_values("bmi", "mae"),
+        "ensemble_val_exact": _num(_get(validation, "utk_bracket", "exact"), percent=True),
+        "member_val_exact": member_values("utk_bracket", "exact", percent=True),
         "n_faces": _count(sum(v for v in data.values() if isinstance(v, int))) if data else DASH,
         "train_minutes": " + ".join(_num(m, 0) for m in minutes if isinstance(m, (int, float))),
         "distill_cos": _num(validation.get("distill_cos"), 3),
