@@ -52,10 +52,7 @@ def table_rows(results: list[FaceResult]) -> list[list]:
 
 def largest_face_index(results: list[FaceResult]) -> int | None:
     """The face a single-subject photo is about (largest box), as an index into results."""
-    if not results:
-        return None
-    areas = [(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]) for r in results]
-    return max(range(len(results)), key=areas.__getitem__)
+    return max(range(len(results)), key=lambda i: results[i].area, default=None)
 
 
 def image_entry(path: str, results: list[FaceResult], size: tuple[int, int]) -> dict:
