@@ -55,10 +55,14 @@ def largest_face_index(results: list[FaceResult]) -> int | None:
     return max(range(len(results)), key=lambda i: results[i].area, default=None)
 
 
+def numbered_faces(results: list[FaceResult]) -> list[dict]:
+    """Each FaceResult.to_dict() plus its 'face' number, as on the drawn labels (from 1)."""
+    return [{"face": i + 1, **r.to_dict()} for i, r in enumerate(results)]
+
+
 def image_entry(path: str, results: list[FaceResult], size: tuple[int, int]) -> dict:
     """One photo's JSON object: its path, size and faces (each FaceResult.to_dict() plus its number)."""
-    return {"path": path, "width": size[0], "height": size[1],
-            "faces": [{"face": i + 1, **r.to_dict()} for i, r in enumerate(results)]}
+    return {"path": path, "width": size[0], "height": size[1], "faces": numbered_faces(results)}
 
 
 def error_entry(path: str, message: str) -> dict:
@@ -123,6 +127,6 @@ def analysis_json(results: list[FaceResult], size: tuple[int, int], faces_found:
     faces_found counts every detected face; `faces` may hold fewer when the app capped them (largest kept).
     interval_level: the coverage the BMI intervals were calibrated for (None when uncalibrated).
     """
-    return {"faces": [{"face": i + 1, **r.to_dict()} for i, r in enumerate(results)],
+    return {"faces": numbered_faces(results),
             "faces_found": faces_found, "width": size[0], "height": size[1],
             "bmi_interval_level": interval_level, "message": message}
