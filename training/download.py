@@ -110,21 +110,21 @@ def _fetch_once(session: requests.Session, url: str, out: Path, limits: Download
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > limits.max_bytes:
                 raise _Refused(f"too large ({int(length)} bytes, limit {limits.max_bytes})")
-            digest, size = hashlib.sha256(), 0
+            digest, size, ext = hashlib.sha256(), 0, None
             with part.open("wb") as f:
                 for chunk in response.iter_content(limits.chunk_bytes):
                     size += len(chunk)
                     if size > limits.max_bytes:
                         raise _Refused(f"too large (over {limits.max_bytes} bytes)")
-                    if size == len(chunk) and sniff_format(chunk[:16]) is None:
-                        raise _Refused(f"not an image (content type {content_type!r} but the bytes are no "
-                                       "JPEG, PNG, GIF or WebP)")
+                    if size == len(chunk):  # the first chunk: its magic bytes name the format
+                        ext = sniff_format(chunk[:16])
+                        if ext is None:
+                            raise _Refused(f"not an image (content type {content_type!r} but the bytes are no "
+                                           "JPEG, PNG, GIF or WebP)")
                     digest.update(chunk)
                     f.write(chunk)
         if size == 0:
             raise _Refused("empty body")
-        with part.open("rb") as f:
-            ext = sniff_format(f.read(16)) or "bin"
         try:
             picture = load_image(part, max_pixels=limits.max_pixels)  # header checks, then a full decode
         except ImageError as err:
