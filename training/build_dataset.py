@@ -311,14 +311,7 @@ def main(argv=None):
             result = push(data, args.push, card, token, private=not args.public)
         except HubPushError as err:
             sys.exit(f"error: {err}")
-        if args.public and not result.created_repo:
-            print(f"note: {args.push} already existed and keeps its visibility; --public applies to new repos only",
-                  file=sys.stderr)
-        if result.changed:
-            print(f"pushed {', '.join(result.uploaded + result.deleted)} to {result.url} at {result.commit}",
-                  file=sys.stderr)
-        else:
-            print(f"{result.url} is up to date at {result.commit}: nothing pushed", file=sys.stderr)
+        print("\n".join(result.report_lines(asked_public=args.public)), file=sys.stderr)
 
 
 if __name__ == "__main__":

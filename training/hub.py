@@ -38,6 +38,19 @@ class PushResult:
     def changed(self) -> bool:
         return bool(self.uploaded or self.deleted)
 
+    def report_lines(self, asked_public: bool = False) -> list[str]:
+        """What a push command tells its user: what was sent (or that nothing was), and that --public did not
+        change a repo that already existed."""
+        lines = []
+        if asked_public and not self.created_repo:
+            lines.append(f"note: {self.repo_id} already existed and keeps its visibility; --public applies to new "
+                         "repos only")
+        if self.changed:
+            lines.append(f"pushed {', '.join(self.uploaded + self.deleted)} to {self.url} at {self.commit}")
+        else:
+            lines.append(f"{self.url} is up to date at {self.commit}: nothing pushed")
+        return lines
+
 
 @dataclass(frozen=True)
 class _Local:
