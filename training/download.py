@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import requests
 
 from facebmi.images import MAX_PIXELS, ImageError, load_image
+from training.jsonl import cut_partial_line
 
 LOG_NAME = "download_log.jsonl"
 USER_AGENT = "facebmi-dataset/0.1 (research; https://github.com/facebmi)"
@@ -190,17 +191,6 @@ def read_log(out: str | Path) -> dict[str, dict]:
     return outcomes
 
 
-def _repair_log(path: Path) -> None:
-    """Drop a half-written last line, so new records start on a line of their own."""
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with path.open("r+b") as f:
-            f.truncate(cut)
-
-
 def _is_final(record: dict, out: Path, retry_transient: bool) -> bool:
     if record.get("file"):
         return (out / record["file"]).exists()  # a file deleted since is fetched again
@@ -213,7 +203,7 @@ def download_posts(posts, out: str | Path, limits: DownloadLimits = DownloadLimi
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_NAME
-    _repair_log(log_path)
+    cut_partial_line(log_path)  # a half-written last record: its URL is fetched again
     for leftover in (out / ".part").glob("*.part"):  # bodies an interrupted run was still receiving
         leftover.unlink()
     done = {url for url, rec in read_log(out).items() if _is_final(rec, out, retry_transient)}
