@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import json
 import logging
 import os
 import random
