@@ -25,9 +25,14 @@ def interval_level(config) -> float | None:
 
 def interval_text(result: FaceResult) -> str:
     """'24-31', or '' when the model carries no calibrated interval."""
-    if result.bmi_interval is None:
+    return _range_text(result.bmi_interval)
+
+
+def _range_text(interval) -> str:
+    """A (low, high) BMI interval as '24-31'; '' for None (no calibrated interval)."""
+    if interval is None:
         return ""
-    low, high = result.bmi_interval
+    low, high = interval
     return f"{low:.0f}-{high:.0f}"
 
 
@@ -101,8 +106,8 @@ def text_lines(entry: dict) -> list[str]:
         return [f"{path}: no face found"]
     lines = [f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''}"]
     for face in faces:
-        interval = face["bmi_interval"]
-        interval = f" ({interval[0]:.0f}-{interval[1]:.0f})" if interval else ""
+        interval = _range_text(face["bmi_interval"])
+        interval = f" ({interval})" if interval else ""
         x0, y0, x1, y1 = (round(v) for v in face["box"])
         lines.append(f"  #{face['face']:<2} BMI {face['bmi']:5.1f}{interval:<8}  {face['who_category']:<16} "
                      f"age {face['age_bracket']:>5} (p={face['age_bracket_prob']:.2f})  "
