@@ -11,6 +11,11 @@ from PIL import Image
 from .config import DetectSpec
 
 
+def box_area(box: tuple[float, float, float, float]) -> float:
+    """Area of an (x0, y0, x1, y1) box; the one measure of "largest face" for detections and results."""
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
 @dataclass(frozen=True)
 class Detection:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the full-size image
@@ -19,7 +24,7 @@ class Detection:
 
     @property
     def area(self) -> float:
-        return max(0.0, self.box[2] - self.box[0]) * max(0.0, self.box[3] - self.box[1])
+        return box_area(self.box)
 
 
 class FaceDetector:

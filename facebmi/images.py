@@ -32,7 +32,7 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> Image.Image:
         image = source
     else:
         image = _open(source)
-    _check_size(image, max_pixels)
+    _check_pixels(*image.size, max_pixels)
     try:
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)  # animations: the first frame
@@ -68,10 +68,6 @@ def _open(source) -> Image.Image:
         raise ImageError(f"{name} is too large to open safely") from None
     except OSError as err:
         raise ImageError(f"{name} could not be read: {err}") from None
-
-
-def _check_size(image: Image.Image, max_pixels: int) -> None:
-    _check_pixels(*image.size, max_pixels)
 
 
 def _check_pixels(w: int, h: int, max_pixels: int) -> None:

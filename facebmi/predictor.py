@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .align import crop_faces, to_model_input
-from .detect import Detection, FaceDetector
+from .detect import Detection, FaceDetector, box_area
 from .images import ImageInput, load_image
 from .labels import who_category
 from .model import FaceAttributeModel
@@ -26,6 +26,10 @@ class FaceResult:
     age_probs: dict[str, float]  # all 8 brackets, youngest first
     age_years: float  # the age head's point estimate in years
     landmarks: list[list[float]] = field(repr=False)  # 5 (x, y) points
+
+    @property
+    def area(self) -> float:
+        return box_area(self.box)
 
     def to_dict(self) -> dict:
         return asdict(self)

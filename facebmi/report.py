@@ -25,9 +25,14 @@ def interval_level(config) -> float | None:
 
 def interval_text(result: FaceResult) -> str:
     """'24-31', or '' when the model carries no calibrated interval."""
-    if result.bmi_interval is None:
+    return _range_text(result.bmi_interval)
+
+
+def _range_text(interval) -> str:
+    """A (low, high) BMI interval as '24-31'; '' for None (no calibrated interval)."""
+    if interval is None:
         return ""
-    low, high = result.bmi_interval
+    low, high = interval
     return f"{low:.0f}-{high:.0f}"
 
 
@@ -52,16 +57,17 @@ def table_rows(results: list[FaceResult]) -> list[list]:
 
 def largest_face_index(results: list[FaceResult]) -> int | None:
     """The face a single-subject photo is about (largest box), as an index into results."""
-    if not results:
-        return None
-    areas = [(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]) for r in results]
-    return max(range(len(results)), key=areas.__getitem__)
+    return max(range(len(results)), key=lambda i: results[i].area, default=None)
+
+
+def numbered_faces(results: list[FaceResult]) -> list[dict]:
+    """Each FaceResult.to_dict() plus its 'face' number, as on the drawn labels (from 1)."""
+    return [{"face": i + 1, **r.to_dict()} for i, r in enumerate(results)]
 
 
 def image_entry(path: str, results: list[FaceResult], size: tuple[int, int]) -> dict:
     """One photo's JSON object: its path, size and faces (each FaceResult.to_dict() plus its number)."""
-    return {"path": path, "width": size[0], "height": size[1],
-            "faces": [{"face": i + 1, **r.to_dict()} for i, r in enumerate(results)]}
+    return {"path": path, "width": size[0], "height": size[1], "faces": numbered_faces(results)}
 
 
 def error_entry(path: str, message: str) -> dict:
@@ -100,8 +106,8 @@ def text_lines(entry: dict) -> list[str]:
         return [f"{path}: no face found"]
     lines = [f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''}"]
     for face in faces:
-        interval = face["bmi_interval"]
-        interval = f" ({interval[0]:.0f}-{interval[1]:.0f})" if interval else ""
+        interval = _range_text(face["bmi_interval"])
+        interval = f" ({interval})" if interval else ""
         x0, y0, x1, y1 = (round(v) for v in face["box"])
         lines.append(f"  #{face['face']:<2} BMI {face['bmi']:5.1f}{interval:<8}  {face['who_category']:<16} "
                      f"age {face['age_bracket']:>5} (p={face['age_bracket_prob']:.2f})  "
@@ -126,6 +132,6 @@ def analysis_json(results: list[FaceResult], size: tuple[int, int], faces_found:
     faces_found counts every detected face; `faces` may hold fewer when the app capped them (largest kept).
     interval_level: the coverage the BMI intervals were calibrated for (None when uncalibrated).
     """
-    return {"faces": [{"face": i + 1, **r.to_dict()} for i, r in enumerate(results)],
+    return {"faces": numbered_faces(results),
             "faces_found": faces_found, "width": size[0], "height": size[1],
             "bmi_interval_level": interval_level, "message": message}

@@ -61,8 +61,6 @@ def test_training_cache_uses_the_same_crop(tmp_path, astronaut):
     """training.prepare stores exactly crop_faces' output for the main face."""
     import csv
 
-    from datasets import load_from_disk
-
     from training.prepare import prepare
 
     folder = tmp_path / "mini"

@@ -69,3 +69,24 @@ def test_evaluate_cli_prints_one_json_object(tiny_folder, tmp_path, capsys):
     main(["--model", str(folder), "--data", str(tiny_folder), "--split", "test"])
     report = json.loads(capsys.readouterr().out)
     assert report["split"] == "test" and report["n"] < 12
+
+
+def test_prepare_cache_is_not_reused_for_other_labels_or_teacher(tiny_folder, tmp_path):
+    """A resumed prepare reuses shards only for the same labels and teacher setting, never stale ones."""
+    import shutil
+
+    from training.prepare import prepare
+
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_folder, folder)
+    plain = prepare([folder], tmp_path / "faces", workers=1, with_teacher=False, limit=3)
+    assert all(t is None for t in plain["teacher_embedding"])
+    taught = prepare([folder], tmp_path / "faces", workers=1, with_teacher=True, limit=3)
+    assert all(len(t) == 128 for t in taught["teacher_embedding"])
+
+    lines = (folder / "labels.csv").read_text().splitlines()
+    row = lines[1].split(",")
+    row[1] = "55.50"  # a corrected BMI label
+    (folder / "labels.csv").write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    relabelled = prepare([folder], tmp_path / "faces", workers=1, with_teacher=True, limit=3)
+    assert relabelled["bmi"][0] == pytest.approx(55.5)

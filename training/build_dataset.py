@@ -38,10 +38,10 @@ from facebmi.labels import AGE_BRACKETS, WHO_CATEGORIES, age_to_bracket, who_cat
 from training import prepare
 from training.assign_faces import read_manifest
 from training.download import read_log
+from training.sources import GROUP_COLUMNS, SHARED_DATASETS
 from training.splits import SPLIT_FRACTIONS, split_of
 
 CARD_TEMPLATE = Path(__file__).resolve().parents[1] / "data_cards" / "dataset_card.md"
-SHARD_SIZE = 500  # rows per saved shard: an interruption loses at most this much cropping
 SPLITS = tuple(name for name, _ in SPLIT_FRACTIONS)
 
 
@@ -128,8 +128,8 @@ def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with
 
         teacher = DlibDescriptor()
     number = int(shards[-1].name) + 1 if shards else 0
-    for start in range(0, len(todo), SHARD_SIZE):
-        rows = [reddit_row(r, images, spec, teacher) for r in todo[start:start + SHARD_SIZE]]
+    for start in range(0, len(todo), prepare.SHARD_SIZE):
+        rows = [reddit_row(r, images, spec, teacher) for r in todo[start:start + prepare.SHARD_SIZE]]
         Dataset.from_list(rows, features=features()).save_to_disk(str(shards_dir / f"{number:05d}"))
         number += 1
     parts = [load_from_disk(str(p)) for p in _finished_shards(shards_dir)]
@@ -287,7 +287,7 @@ def main(argv=None):
     folders = sub.add_parser("folders", help="labelled folders (images/ + labels.csv) -> dataset, never pushed")
     folders.add_argument("--out", type=Path, required=True)
     folders.add_argument("--folders", type=Path, nargs="+",
-                         default=[prepare.SHARED_DATASETS / name for name in prepare.GROUP_COLUMNS])
+                         default=[SHARED_DATASETS / name for name in GROUP_COLUMNS])
     folders.add_argument("--workers", type=int, default=2)
     folders.add_argument("--teacher", action="store_true", help="add dlib teacher descriptors")
     folders.add_argument("--limit", type=int, help="first N rows of each folder (smoke tests)")
@@ -311,14 +311,7 @@ def main(argv=None):
             result = push(data, args.push, card, token, private=not args.public)
         except HubPushError as err:
             sys.exit(f"error: {err}")
-        if args.public and not result.created_repo:
-            print(f"note: {args.push} already existed and keeps its visibility; --public applies to new repos only",
-                  file=sys.stderr)
-        if result.changed:
-            print(f"pushed {', '.join(result.uploaded + result.deleted)} to {result.url} at {result.commit}",
-                  file=sys.stderr)
-        else:
-            print(f"{result.url} is up to date at {result.commit}: nothing pushed", file=sys.stderr)
+        print("\n".join(result.report_lines(asked_public=args.public)), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import requests
 
 from facebmi.images import MAX_PIXELS, ImageError, load_image
+from training.jsonl import cut_partial_line
 
 LOG_NAME = "download_log.jsonl"
 USER_AGENT = "facebmi-dataset/0.1 (research; https://github.com/facebmi)"
@@ -110,21 +111,21 @@ def _fetch_once(session: requests.Session, url: str, out: Path, limits: Download
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > limits.max_bytes:
                 raise _Refused(f"too large ({int(length)} bytes, limit {limits.max_bytes})")
-            digest, size = hashlib.sha256(), 0
+            digest, size, ext = hashlib.sha256(), 0, None
             with part.open("wb") as f:
                 for chunk in response.iter_content(limits.chunk_bytes):
                     size += len(chunk)
                     if size > limits.max_bytes:
                         raise _Refused(f"too large (over {limits.max_bytes} bytes)")
-                    if size == len(chunk) and sniff_format(chunk[:16]) is None:
-                        raise _Refused(f"not an image (content type {content_type!r} but the bytes are no "
-                                       "JPEG, PNG, GIF or WebP)")
+                    if size == len(chunk):  # the first chunk: its magic bytes name the format
+                        ext = sniff_format(chunk[:16])
+                        if ext is None:
+                            raise _Refused(f"not an image (content type {content_type!r} but the bytes are no "
+                                           "JPEG, PNG, GIF or WebP)")
                     digest.update(chunk)
                     f.write(chunk)
         if size == 0:
             raise _Refused("empty body")
-        with part.open("rb") as f:
-            ext = sniff_format(f.read(16)) or "bin"
         try:
             picture = load_image(part, max_pixels=limits.max_pixels)  # header checks, then a full decode
         except ImageError as err:
@@ -190,17 +191,6 @@ def read_log(out: str | Path) -> dict[str, dict]:
     return outcomes
 
 
-def _repair_log(path: Path) -> None:
-    """Drop a half-written last line, so new records start on a line of their own."""
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with path.open("r+b") as f:
-            f.truncate(cut)
-
-
 def _is_final(record: dict, out: Path, retry_transient: bool) -> bool:
     if record.get("file"):
         return (out / record["file"]).exists()  # a file deleted since is fetched again
@@ -213,7 +203,7 @@ def download_posts(posts, out: str | Path, limits: DownloadLimits = DownloadLimi
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_NAME
-    _repair_log(log_path)
+    cut_partial_line(log_path)  # a half-written last record: its URL is fetched again
     for leftover in (out / ".part").glob("*.part"):  # bodies an interrupted run was still receiving
         leftover.unlink()
     done = {url for url, rec in read_log(out).items() if _is_final(rec, out, retry_transient)}

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from facebmi.images import ImageError
 from facebmi.labels import AGE_BRACKETS
 from facebmi.predictor import Predictor
+from facebmi.report import interval_level, largest_face_index
 from training.metrics import bmi_metrics, bracket_metrics
 from training.sources import read_folder
 from training.splits import split_of
@@ -39,10 +40,9 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
         if not faces:
             not_found += 1
             continue
-        face = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-        found.append((row, face))
+        found.append((row, faces[largest_face_index(faces)]))
     report = {"data": str(folder), "split": split or "all", "n": len(rows), "faces_not_found": not_found,
-              "unreadable": unreadable, "model_bmi_interval_level": predictor.config.bmi_interval_level}
+              "unreadable": unreadable, "model_bmi_interval_level": interval_level(predictor.config)}
     report.update(_scores(found, predictor.config.bmi_mean))
     report["per_sex"] = {sex: _scores([(r, f) for r, f in found if r.sex == sex], predictor.config.bmi_mean)
                          for sex in ("F", "M") if any(r.sex == sex for r, _ in found)}

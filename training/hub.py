@@ -38,6 +38,19 @@ class PushResult:
     def changed(self) -> bool:
         return bool(self.uploaded or self.deleted)
 
+    def report_lines(self, asked_public: bool = False) -> list[str]:
+        """What a push command tells its user: what was sent (or that nothing was), and that --public did not
+        change a repo that already existed."""
+        lines = []
+        if asked_public and not self.created_repo:
+            lines.append(f"note: {self.repo_id} already existed and keeps its visibility; --public applies to new "
+                         "repos only")
+        if self.changed:
+            lines.append(f"pushed {', '.join(self.uploaded + self.deleted)} to {self.url} at {self.commit}")
+        else:
+            lines.append(f"{self.url} is up to date at {self.commit}: nothing pushed")
+        return lines
+
 
 @dataclass(frozen=True)
 class _Local:
@@ -78,20 +91,6 @@ def resolve_token(token: str | None = None) -> str:
         raise HubPushError("no Hugging Face token: set HF_TOKEN to a token with write access "
                            "(https://huggingface.co/settings/tokens)")
     return token
-
-
-def folder_files(folder: str | Path, patterns: list[str] | None = None) -> dict[str, Path]:
-    """Every file under `folder` (paths relative to it, '/'-separated), optionally only those matching."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise HubPushError(f"{folder} is not a folder")
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_file() and not rel.startswith(".") and "/." not in rel:  # skip .git, .cache and dotfiles
-            if patterns is None or any(fnmatch.fnmatch(rel, p) for p in patterns):
-                files[rel] = path
-    return files
 
 
 def push_files(files: dict[str, Path | bytes], repo_id: str, *, repo_type: str = "model",
@@ -146,12 +145,4 @@ def push_files(files: dict[str, Path | bytes], repo_id: str, *, repo_type: str =
     result.commit = info.oid
     log.info("pushed %d file(s), deleted %d, to %s at %s", len(uploaded), len(deleted), repo_id, info.oid[:12])
     return result
-
-
-def push_folder(folder: str | Path, repo_id: str, *, patterns: list[str] | None = None, **kwargs) -> PushResult:
-    """push_files for every file of a folder (or those matching `patterns`)."""
-    files = folder_files(folder, patterns)
-    if not files:
-        raise HubPushError(f"nothing to push: no files in {folder}" + (f" match {patterns}" if patterns else ""))
-    return push_files(files, repo_id, **kwargs)
 

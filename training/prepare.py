@@ -90,8 +90,10 @@ def prepare(folders: list[Path], out: Path, workers: int = 2, with_teacher: bool
     from datasets import Dataset, concatenate_datasets, load_from_disk
 
     rows = [row for folder in folders for row in read_folder(folder)[:limit]]
-    # Shards are only reusable for the same input rows in the same order: key them by a hash of the list.
-    key = hashlib.sha256("\n".join(str(r.path) for r in rows).encode()).hexdigest()[:12]
+    # Shards are only reusable for the same input rows (labels included) in the same order, built with the
+    # same teacher setting: key them by a hash of all of that, so an edited labels.csv or a run with the
+    # teacher after one without it is rebuilt rather than served stale.
+    key = hashlib.sha256("\n".join([repr(with_teacher), *map(repr, rows)]).encode()).hexdigest()[:12]
     shards_dir = out.parent / f"{out.name}.shards-{key}"
     shards_dir.mkdir(parents=True, exist_ok=True)
     chunks = [rows[i:i + SHARD_SIZE] for i in range(0, len(rows), SHARD_SIZE)]

@@ -62,12 +62,7 @@ def main(argv=None) -> int:
     except HubPushError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    if args.public and not result.created_repo:
-        print(f"note: {args.repo} already existed and keeps its visibility; --public applies to new repos only")
-    if result.changed:
-        print(f"pushed {', '.join(result.uploaded + result.deleted)} to {result.url} at {result.commit}")
-    else:
-        print(f"{result.url} is up to date at {result.commit}: nothing pushed")
+    print("\n".join(result.report_lines(asked_public=args.public)))
     return 0
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import json
 import logging
 import os
 import random
@@ -34,6 +33,7 @@ from urllib.parse import urlparse
 import praw
 import prawcore
 
+from training.jsonl import cut_partial_line
 from training.posts import PostRecord, read_posts
 
 log = logging.getLogger(__name__)
@@ -199,22 +199,10 @@ class JsonlAppender:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._cut_partial_line()
+        cut = cut_partial_line(self.path)
+        if cut:
+            log.warning("%s: cutting a truncated last line (%d bytes) left by an interrupted run", self.path, cut)
         self._file = self.path.open("a", encoding="utf-8")
-
-    def _cut_partial_line(self) -> None:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        with self.path.open("rb+") as f:
-            data = f.read()
-            if data.endswith(b"\n"):
-                return
-            keep = data.rfind(b"\n") + 1
-            log.warning("%s: cutting a truncated last line (%d bytes) left by an interrupted run",
-                        self.path, len(data) - keep)
-            f.truncate(keep)
-            f.flush()
-            os.fsync(f.fileno())
 
     def write(self, record: PostRecord) -> None:
         self._file.write(record.to_json() + "\n")

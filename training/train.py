@@ -182,11 +182,12 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
     keep the weight decay that validates best on UTKFace, if it beats the trained head. SGD with augmentation
     leaves the head a little off the optimum for clean inputs, and this costs a minute."""
     train_idx = faces.where((faces.split == "train") & (faces.bracket.numpy() >= 0))
-    if len(train_idx) == 0 or "utk_bracket" not in validate(model, faces):
+    before = validate(model, faces) if len(train_idx) else {}
+    if "utk_bracket" not in before:
         return None
     x = torch.tensor(infer(model, faces, train_idx, with_features=True)["features"])
     y = faces.bracket[train_idx]
-    best_name, best_exact = None, validate(model, faces)["utk_bracket"]["exact"]
+    best_name, best_exact = None, before["utk_bracket"]["exact"]
     trained = (model.bracket_head.weight.detach().clone(), model.bracket_head.bias.detach().clone())
     best_state = trained
     for decay in cfg.bracket_refit_decays:
