@@ -2,8 +2,13 @@
 all call `crop_faces` then `to_model_input`; nothing else resizes, pads or normalises a face.
 
 A face is aligned by the similarity transform (rotation, uniform scale, shift) that best maps its 5 MTCNN
-landmarks onto a fixed template, so eyes and mouth land at the same place in every crop. Pixels outside
-the photo repeat the nearest edge (the Reddit training crops were padded the same way).
+landmarks onto a fixed template, so eyes and mouth land at the same place in every crop. Where the crop
+reaches past the photo's edge, it is filled with one plain colour (`CropSpec.outside`, see config.py), the
+same in every source and at inference, so how a photo is framed is not something the network can read.
+
+Training caches a wider view of each face (`crop_context`: the same alignment, more around it, plus which
+pixels lie inside the photo) and re-frames it at random (training/augment.py); `fill_outside` is the one
+rule for what fills the outside, applied here and there.
 """
 from __future__ import annotations
 
@@ -23,9 +28,10 @@ TEMPLATE = np.array([
 ]) / 112.0
 
 
-def template_points(spec: CropSpec) -> np.ndarray:
-    """The template in output pixels, shrunk about the centre so the face spans `face_fraction`."""
-    return ((TEMPLATE - 0.5) * spec.face_fraction + 0.5) * spec.size
+def template_points(size: int, face_fraction: float) -> np.ndarray:
+    """The template in output pixels of a size x size crop, shrunk about the centre so the face spans
+    `face_fraction` of it (CropSpec.size and CropSpec.face_fraction for the model's input)."""
+    return ((TEMPLATE - 0.5) * face_fraction + 0.5) * size
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -45,10 +51,41 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 def crop_faces(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, spec: CropSpec) -> torch.Tensor:
     """Aligned face crops as a uint8 tensor (N, 3, size, size), RGB; one per (5, 2) landmark array."""
-    crops = [_crop_one(image, np.asarray(points, dtype=np.float64).reshape(5, 2), spec) for points in landmarks]
+    crops = []
+    for points in landmarks:
+        rgb, inside = _sample(image, _points(points), spec.size, spec.face_fraction, edge=spec.outside == "edge")
+        crops.append(fill_outside(rgb.unsqueeze(0), inside.unsqueeze(0), spec)[0])
     if not crops:
         return torch.empty((0, 3, spec.size, spec.size), dtype=torch.uint8)
-    return torch.stack(crops)
+    return torch.stack(crops).round().clamp(0, 255).to(torch.uint8)
+
+
+def crop_context(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, spec: CropSpec,
+                 context: float) -> torch.Tensor:
+    """A wider view with the same alignment, for training: uint8 (N, 4, S, S) with S = size * context, whose
+    central size x size pixels are the crop_faces crop. Channels: RGB, then 255 where the pixel lies inside
+    the photo and 0 outside (RGB is 0 there)."""
+    side = round(spec.size * context)
+    if (side - spec.size) % 2:
+        raise ValueError(f"context {context} must widen the {spec.size} px crop by an even number of pixels")
+    views = []
+    for points in landmarks:
+        rgb, inside = _sample(image, _points(points), side, spec.face_fraction * spec.size / side, edge=False)
+        views.append(torch.cat([rgb, inside * 255]))
+    if not views:
+        return torch.empty((0, 4, side, side), dtype=torch.uint8)
+    return torch.stack(views).round().clamp(0, 255).to(torch.uint8)
+
+
+def fill_outside(rgb: torch.Tensor, inside: torch.Tensor, spec: CropSpec) -> torch.Tensor:
+    """Float (N, 3, S, S) pixels premultiplied by `inside` (N, 1, S, S; 1 in the photo, 0 outside, between at
+    the edge) -> the crop with the outside filled per spec.outside. "edge" crops come already filled."""
+    if spec.outside == "edge":
+        return rgb
+    if spec.outside != "mean":
+        raise ValueError(f"unknown crop.outside {spec.outside!r}: this facebmi knows 'mean' and 'edge'")
+    fill = torch.tensor(spec.mean, device=rgb.device).view(1, 3, 1, 1) * 255
+    return rgb + fill * (1 - inside)
 
 
 def to_model_input(crops: torch.Tensor, spec: CropSpec) -> torch.Tensor:
@@ -58,10 +95,16 @@ def to_model_input(crops: torch.Tensor, spec: CropSpec) -> torch.Tensor:
     return (crops.float() / 255.0 - mean) / std
 
 
-def _crop_one(image: Image.Image, points: np.ndarray, spec: CropSpec) -> torch.Tensor:
-    size = spec.size
+def _points(points) -> np.ndarray:
+    return np.asarray(points, dtype=np.float64).reshape(5, 2)
+
+
+def _sample(image: Image.Image, points: np.ndarray, size: int, face_fraction: float,
+            edge: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The aligned size x size view: float RGB (3, S, S), premultiplied by the inside-the-photo weight, and
+    that weight (1, S, S). With edge=True the outside repeats the edge pixels instead (weight still 0 there)."""
     # Output pixel -> source pixel (continuous coordinates, pixel i covers [i, i+1)).
-    to_source = similarity_transform(template_points(spec), points)
+    to_source = similarity_transform(template_points(size, face_fraction), points)
     scale = math.hypot(*to_source[:, 0])  # source pixels per output pixel
 
     # Work on the part of the photo the crop can reach, not the whole (possibly huge) image.
@@ -82,6 +125,9 @@ def _crop_one(image: Image.Image, points: np.ndarray, spec: CropSpec) -> torch.T
         region = region.reduce(shrink)
     pixels = torch.from_numpy(np.asarray(region, dtype=np.uint8).copy()).permute(2, 0, 1).float()
     region_w, region_h = pixels.shape[2], pixels.shape[1]
+    # Which region pixels belong to the photo: all of them, except where a partial last column or row of
+    # the box-filter reduce was made from fewer source pixels (still photo pixels, so still 1).
+    pixels = torch.cat([pixels, torch.ones(1, region_h, region_w)])
 
     # Source coordinates of each output pixel centre, in the (reduced) region's frame.
     ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float64) + 0.5,
@@ -91,5 +137,10 @@ def _crop_one(image: Image.Image, points: np.ndarray, spec: CropSpec) -> torch.T
     src_y = (m[1, 0] * xs + m[1, 1] * ys + m[1, 2] - y0) * (region.height / (y1 - y0))
     # grid_sample with align_corners=False: -1 and 1 are the outer edges of the border pixels.
     grid = torch.stack([src_x / region_w * 2 - 1, src_y / region_h * 2 - 1], dim=-1).float().unsqueeze(0)
-    out = F.grid_sample(pixels.unsqueeze(0), grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return out[0].round().clamp(0, 255).to(torch.uint8)
+    out = F.grid_sample(pixels.unsqueeze(0), grid, mode="bilinear", padding_mode="border" if edge else "zeros",
+                        align_corners=False)[0]
+    if edge:  # format 1 models: edge pixels everywhere outside; report the photo's extent all the same
+        inside = F.grid_sample(pixels[3:].unsqueeze(0), grid, mode="bilinear", padding_mode="zeros",
+                               align_corners=False)[0]
+        return out[:3], inside
+    return out[:3], out[3:]

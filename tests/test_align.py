@@ -3,7 +3,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from facebmi.align import crop_faces, similarity_transform, template_points, to_model_input
+from facebmi.align import crop_context, crop_faces, similarity_transform, template_points, to_model_input
 from facebmi.config import CropSpec, ModelConfig
 from facebmi.detect import FaceDetector, main_face
 
@@ -24,7 +24,7 @@ def test_landmarks_land_on_the_template(astronaut):
     # Re-detect in the crop: the eyes must sit where the template puts them (within a few pixels).
     again = main_face(FaceDetector().detect(Image.fromarray(crop[0].permute(1, 2, 0).numpy()), max_side=10_000))
     assert again is not None
-    assert np.abs(again.landmarks[:2] - template_points(spec)[:2]).max() < 4
+    assert np.abs(again.landmarks[:2] - template_points(spec.size, spec.face_fraction)[:2]).max() < 4
 
 
 def test_crop_is_rotation_and_scale_invariant(astronaut):
@@ -38,15 +38,79 @@ def test_crop_is_rotation_and_scale_invariant(astronaut):
     assert (upright[:, centre, centre] - turned[:, centre, centre]).abs().mean() < 12
 
 
-def test_faces_at_the_border_are_padded_by_repeating_edges(astronaut):
+def test_outside_the_photo_is_one_plain_colour(astronaut):
+    """Where the crop reaches past the photo's edge it is filled with the normalisation mean (0 after
+    to_model_input), the same in every photo: no stripes of repeated edge pixels that differ per source."""
     spec = CropSpec()
     face = main_face(FaceDetector().detect(astronaut))
     cut = astronaut.crop((int(face.box[0]) + 10, 0, 512, 512))  # the left of the face is cut off
     landmarks = face.landmarks - np.array([int(face.box[0]) + 10, 0])
     crop = crop_faces(cut, [landmarks], spec)[0]
-    left_column = crop[:, :, 0].float()
-    # Edge replication: the columns left of the photo edge repeat its first column, no black fill.
-    assert left_column.mean() > 40
+    fill = torch.tensor(spec.mean) * 255
+    assert torch.allclose(crop[:, :, :3].float().mean(dim=(1, 2)), fill, atol=1)
+    assert to_model_input(crop[None, :, :, :3], spec).abs().max() < 0.03
+    inside = crop[:, :, -20:].float()  # the right part lies inside the photo: real pixels, not the fill
+    assert (inside - fill.view(3, 1, 1)).abs().mean() > 20
+
+
+def test_format_1_models_keep_edge_padding(astronaut):
+    """A config.json of format 1 (no crop.outside) is cropped the way it was trained: edges repeated."""
+    config = ModelConfig.from_dict({**ModelConfig().to_dict(), "format_version": 1,
+                                    "crop": {"size": 112, "face_fraction": 0.7}})
+    assert config.crop.outside == "edge"
+    face = main_face(FaceDetector().detect(astronaut))
+    cut = astronaut.crop((int(face.box[0]) + 10, 0, 512, 512))
+    crop = crop_faces(cut, [face.landmarks - np.array([int(face.box[0]) + 10, 0])], config.crop)[0]
+    first_photo_column = crop[:, :, 30].float()
+    assert (crop[:, :, 0].float() - first_photo_column).abs().mean() < 25  # repeats, not a flat fill
+
+
+def test_context_view_centre_is_the_crop(astronaut):
+    """Training re-frames the cached wider view; with no augmentation its centre is exactly the app's crop."""
+    from training.augment import reframe_crops
+
+    spec = CropSpec()
+    face = main_face(FaceDetector().detect(astronaut))
+    cut = astronaut.crop((150, 40, 300, 200))  # a tight photo, so part of the view lies outside it
+    points = face.landmarks - np.array([150, 40])
+    crop = crop_faces(cut, [points], spec)
+    context = crop_context(cut, [points], spec, 1.5)
+    assert context.shape == (1, 4, 168, 168)
+    inside = context[0, 3].float() / 255
+    assert 0.2 < inside.mean() < 0.8 and inside[84, 84] == 1 and inside[0, 0] == 0
+    assert (reframe_crops(context, spec, None).int() - crop.int()).abs().max() <= 1
+
+
+def test_a_face_that_fills_the_photo_is_found_with_accurate_landmarks(astronaut):
+    """An ID-photo framing (cut at the face's own box): MTCNN alone misplaces the landmarks; the bordered
+    second pass puts them within a few hundredths of an eye distance of where they are in the full photo."""
+    import dataclasses
+
+    from facebmi.config import DetectSpec
+
+    face = main_face(FaceDetector().detect(astronaut))
+    x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+    tight = astronaut.crop((x0, y0, x1, y1))
+    eye_distance = np.linalg.norm(face.landmarks[0] - face.landmarks[1])
+
+    def error(detector):
+        found = main_face(detector.detect(tight))
+        return np.inf if found is None else np.abs(found.landmarks + [x0, y0] - face.landmarks).max() / eye_distance
+
+    assert error(FaceDetector()) < 0.06
+    assert error(FaceDetector(dataclasses.replace(DetectSpec(), edge_pad=0))) > 0.1  # what the second pass fixes
+
+
+def test_a_face_at_the_edge_and_one_in_the_middle_are_both_found(astronaut):
+    """The bordered pass (triggered by the face at the edge) must not lose the other face."""
+    face = main_face(FaceDetector().detect(astronaut))
+    x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+    big = astronaut.crop((x0, y0, x1, y1)).resize((300, 380))
+    canvas = Image.new("RGB", (900, 380), (90, 120, 150))
+    canvas.paste(big, (0, 0))  # a face filling the left edge: triggers the bordered pass
+    canvas.paste(astronaut.resize((320, 320)), (480, 30))  # a whole photo in the middle, its face ~55 px wide
+    boxes = sorted(d.box[0] for d in FaceDetector().detect(canvas))
+    assert len(boxes) == 2 and boxes[0] < 50 and 480 < boxes[1] < 800
 
 
 def test_model_input_normalisation_matches_the_config():

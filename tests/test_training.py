@@ -12,7 +12,7 @@ from facebmi.predictor import Predictor
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory, astronaut):
-    """12 variants of the public-domain astronaut, labelled like the shared sets (12 'people')."""
+    """12 variants of the public-domain astronaut, labelled like the shared sets (6 'people', 2 photos each)."""
     folder = tmp_path_factory.mktemp("tiny")
     (folder / "images").mkdir()
     rows = []
@@ -23,7 +23,8 @@ def tiny_folder(tmp_path_factory, astronaut):
             img = img.transpose(Image.FLIP_LEFT_RIGHT)
         img = img.resize((256, 256))
         img.save(folder / "images" / f"p{i}.jpg", quality=90)
-        rows.append([f"images/p{i}.jpg", f"{rng.uniform(18, 40):.2f}", str(20 + 3 * i), "F" if i % 3 else "M", str(i)])
+        rows.append([f"images/p{i}.jpg", f"{rng.uniform(18, 40):.2f}", str(20 + 3 * i), "F" if i % 3 else "M",
+                     str(i // 2)])
     with open(folder / "labels.csv", "w", newline="") as f:
         csv.writer(f).writerows([["file", "bmi", "age", "sex", "group_id"]] + rows)
     return folder
@@ -37,6 +38,7 @@ def test_prepare_train_evaluate(tiny_folder, tmp_path):
 
     data = prepare([tiny_folder], tmp_path / "faces", workers=1, with_teacher=True)
     assert len(data) == 12 and all(r is None for r in data["skip_reason"])
+    assert all(c.mode == "RGBA" and c.size == (168, 168) for c in data["context"])  # the view training re-frames
     assert all(len(t) == 128 for t in data["teacher_embedding"])
     # A rerun (an interrupted build resumed) reuses the finished shards: same rows, none twice.
     shard = next((tmp_path).glob("faces.shards-*/00000/dataset_info.json"))
@@ -59,6 +61,35 @@ def test_prepare_train_evaluate(tiny_folder, tmp_path):
     assert 0 <= report["bracket"]["exact"] <= report["bracket"]["one_off"] <= 1
     assert set(report["per_sex"]) == {"F", "M"}
     assert report["per_sex"]["F"]["bmi"]["n"] + report["per_sex"]["M"]["bmi"]["n"] == 12
+    # Ages 20-53: one group per decade, each scored on its own faces.
+    assert list(report["per_age_decade"]) == ["20-29", "30-39", "40-49", "50-59"]
+    assert sum(g["bracket"]["n"] for g in report["per_age_decade"].values()) == 12
+    deciles = report["bmi_calibration"]["deciles"]
+    assert sum(d["n"] for d in deciles) == 12 and all(d["true_low"] <= d["true_mean"] <= d["true_high"] for d in deciles)
+
+
+def test_bmi_calibration_measures_the_pull_to_the_middle():
+    from training.evaluate import bmi_calibration
+
+    true = np.linspace(15, 55, 200)
+    pred = 30 + 0.5 * (true - 30)  # sees half of every difference from 30
+    report = bmi_calibration(true, pred)
+    assert report["slope_pred_on_true"] == pytest.approx(0.5)
+    assert report["deciles"][0]["bias"] > 5 > 0 > -5 > report["deciles"][-1]["bias"]
+    lean = true < 25
+    assert report["lean_under_25"]["n"] == lean.sum()
+    assert report["lean_under_25"]["bias"] == pytest.approx(float((pred - true)[lean].mean()))
+
+
+def test_change_metrics_slope_and_sign():
+    from training.metrics import change_metrics
+
+    true = np.array([-10.0, -5.0, -2.0, 3.0, 8.0, 0.5])
+    report = change_metrics(true, 0.5 * true)
+    assert report["slope"] == pytest.approx(0.5) and report["pearson_r"] == pytest.approx(1.0)
+    assert report["right_sign"] == 1.0  # the 0.5 change is below min_change: not counted for the sign
+    flipped = change_metrics(true, np.array([-9.0, 4.0, -1.0, 2.0, 7.0, -3.0]))
+    assert flipped["right_sign"] == pytest.approx(4 / 5)
 
 
 def test_evaluate_cli_prints_one_json_object(tiny_folder, tmp_path, capsys):

@@ -1,12 +1,23 @@
-"""Training-time augmentation of aligned uint8 crops, batched in torch. Runs after crop_faces and before
-to_model_input, so it perturbs exactly the input the app sees, nothing else."""
+"""Training-time augmentation: the cached wider view of each face (prepare.CONTEXT) -> a model-size crop, re-framed
+and perturbed at random, batched in torch. The result is what crop_faces would give for a photo framed, lit
+and compressed differently; the outside of the photo is filled by align.fill_outside, the same rule as at
+inference, so the network cannot tell a source by its framing.
+
+With augmentation off (`reframe_crops(..., None)`) the output equals crop_faces' crop exactly.
+"""
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
+
+from facebmi.align import fill_outside
+from facebmi.config import CropSpec
 
 
 @dataclass(frozen=True)
@@ -15,37 +26,112 @@ class AugmentSpec:
     max_rotate_deg: float = 8.0  # residual roll after alignment is small; a little more teaches robustness
     max_scale: float = 0.08  # +-8% zoom: detector boxes and landmarks jitter by about this much
     max_shift: float = 0.04  # fraction of the side
+    # Re-framing: with this probability the photo's edges move in: each side, with probability `cut_side`, is
+    # cut at a random place between `cut_inner` and `cut_outer` crop half-widths from the centre (the eyes sit at about
+    # -0.05 and the mouth at +0.45 vertically, the face spans about +-0.7; 1 is the crop's edge). So tight
+    # headshots, ID photos and UTKFace-style chips are made from every source: the amount of outside is no clue.
+    reframe: float = 0.6
+    cut_side: float = 0.75
+    cut_inner: tuple[float, float, float, float] = (0.55, 0.5, 0.55, 0.6)  # left, top, right, bottom
+    cut_outer: float = 1.1
+    cut_tilt_deg: float = 20.0  # the cut lines tilt up to this much in a third of cuts (rotated photos)
+    # Of the re-framed faces, this share sits on a canvas inside the photo (a flat colour, black included, or a
+    # blurred copy of itself) rather than at the photo's edge: photos pasted on a larger background, and
+    # rotated photos with filled corners.
+    canvas: float = 0.35
+    low_res: float = 0.15  # probability of passing through a face only 20-60 px wide (small faces in a photo)
+    jpeg: float = 0.15  # probability of JPEG compression at quality 10-60
     brightness: float = 0.25  # multiplicative, +-25%
     contrast: float = 0.25
     saturation: float = 0.3
-    grayscale: float = 0.05  # some test photos are black and white
+    grayscale: float = 0.1  # some test photos are black and white
 
 
-def augment(crops: torch.Tensor, spec: AugmentSpec, generator: torch.Generator | None = None) -> torch.Tensor:
-    """uint8 (N, 3, S, S) -> uint8 (N, 3, S, S), independently perturbed per image."""
-    n = crops.shape[0]
-    x = crops.float()
+def reframe_crops(context: torch.Tensor, spec: CropSpec, aug: AugmentSpec | None,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """uint8 context views (N, 4, C, C) from prepare (RGB premultiplied by inside-the-photo, then inside x 255)
+    -> uint8 crops (N, 3, spec.size, spec.size). aug=None: the plain centre crop, equal to crop_faces'."""
+    n, side = context.shape[0], context.shape[-1]
+    size = spec.size
+    if aug is None:
+        lo = (side - size) // 2
+        view = context[:, :, lo:lo + size, lo:lo + size].float()
+        return _to_uint8(fill_outside(view[:, :3], view[:, 3:] / 255, spec))
+    x = context.float()
+    rgb, inside = x[:, :3], x[:, 3:] / 255
+    scale_ctx = side / size  # the context's half-width in crop half-widths
 
-    def uniform(low, high):
-        return torch.rand(n, generator=generator) * (high - low) + low
+    def uniform(low, high, shape=(n,)):
+        return torch.rand(shape, generator=generator) * (high - low) + low
 
-    angle = uniform(-spec.max_rotate_deg, spec.max_rotate_deg) * math.pi / 180
-    scale = 1 + uniform(-spec.max_scale, spec.max_scale)
-    flip = torch.where(torch.rand(n, generator=generator) < spec.flip, -1.0, 1.0)
+    def chance(p, shape=(n,)):
+        return torch.rand(shape, generator=generator) < p
+
+    # 1. Re-frame: where the photo ends, in crop half-width units about the centre of the context.
+    coords = (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2 - 1
+    gy, gx = torch.meshgrid(coords * scale_ctx, coords * scale_ctx, indexing="ij")
+    tilt = torch.where(chance(1 / 3), uniform(-aug.cut_tilt_deg, aug.cut_tilt_deg), torch.zeros(n)) * math.pi / 180
+    cos, sin = torch.cos(tilt).view(n, 1, 1), torch.sin(tilt).view(n, 1, 1)
+    u, v = cos * gx + sin * gy, -sin * gx + cos * gy
+    reframed = chance(aug.reframe)
+    limits = []
+    for inner in aug.cut_inner:  # left, top, right, bottom: distance of the photo's edge from the centre
+        cut = reframed & chance(aug.cut_side)
+        limits.append(torch.where(cut, uniform(inner, aug.cut_outer), torch.full((n,), 2 * scale_ctx)).view(n, 1, 1))
+    kept = ((u > -limits[0]) & (v > -limits[1]) & (u < limits[2]) & (v < limits[3])).float().unsqueeze(1)
+    on_canvas = (reframed & chance(aug.canvas)).view(n, 1, 1, 1).float()
+    photo = inside * kept  # weight of real photo pixels
+    flat = torch.where(chance(0.3, (n, 1, 1, 1)), torch.zeros(n, 3, 1, 1), torch.rand((n, 3, 1, 1), generator=generator) * 255)
+    # A heavy blur, cheaply: average down to 1/8 of the side and back up.
+    coarse = F.interpolate(torch.cat([rgb, inside], 1), scale_factor=1 / 8, mode="area")
+    coarse = coarse[:, :3] / coarse[:, 3:].clamp_min(1e-3)
+    blurred = F.interpolate(coarse, size=(side, side), mode="bilinear", align_corners=False)
+    canvas = torch.where(chance(0.5, (n, 1, 1, 1)), flat.expand_as(rgb), blurred)
+    # Premultiplied colour and the inside weight after re-framing: on a canvas the whole view is "photo".
+    rgb = rgb * kept + on_canvas * canvas * (1 - photo)
+    inside = photo + on_canvas * (1 - photo)
+
+    # 2. Geometry: landmark jitter, roll, zoom, flip; sample the model-size crop from the context.
+    angle = uniform(-aug.max_rotate_deg, aug.max_rotate_deg) * math.pi / 180
+    zoom = 1 + uniform(-aug.max_scale, aug.max_scale)
+    flip = torch.where(chance(aug.flip), -1.0, 1.0)
     theta = torch.zeros(n, 2, 3)
-    theta[:, 0, 0] = torch.cos(angle) / scale * flip
-    theta[:, 0, 1] = -torch.sin(angle) / scale
-    theta[:, 1, 0] = torch.sin(angle) / scale * flip
-    theta[:, 1, 1] = torch.cos(angle) / scale
-    theta[:, :, 2] = torch.stack([uniform(-1, 1), uniform(-1, 1)], 1) * spec.max_shift * 2
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    theta[:, 0, 0] = torch.cos(angle) / zoom * flip / scale_ctx
+    theta[:, 0, 1] = -torch.sin(angle) / zoom / scale_ctx
+    theta[:, 1, 0] = torch.sin(angle) / zoom * flip / scale_ctx
+    theta[:, 1, 1] = torch.cos(angle) / zoom / scale_ctx
+    theta[:, :, 2] = torch.stack([uniform(-1, 1), uniform(-1, 1)], 1) * aug.max_shift * 2 / scale_ctx
+    grid = F.affine_grid(theta, [n, 4, size, size], align_corners=False)
+    out = F.grid_sample(torch.cat([rgb, inside], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    rgb, inside = out[:, :3], out[:, 3:]
 
-    gray = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
-    sat = uniform(1 - spec.saturation, 1 + spec.saturation).view(n, 1, 1, 1)
-    sat = torch.where(torch.rand(n, 1, 1, 1, generator=generator) < spec.grayscale, torch.zeros_like(sat), sat)
-    x = gray + (x - gray) * sat
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = mean + (x - mean) * uniform(1 - spec.contrast, 1 + spec.contrast).view(n, 1, 1, 1)
-    x = x * uniform(1 - spec.brightness, 1 + spec.brightness).view(n, 1, 1, 1)
+    # 3. Resolution: a small face in the photo, upsampled by the crop.
+    small = chance(aug.low_res)
+    if small.any():
+        width = int(uniform(20, 60, (1,)).item() / 0.7)  # the face spans ~0.7 of the crop
+        lo = F.interpolate(out[small], size=(width, width), mode="area")
+        out_small = F.interpolate(lo, size=(size, size), mode="bilinear", align_corners=False)
+        rgb[small], inside[small] = out_small[:, :3], out_small[:, 3:].clamp(0, 1)
+
+    # 4. Colour, on the photo's own colours (un-premultiplied); the fill outside is never perturbed.
+    colour = rgb / inside.clamp_min(1e-3)
+    gray = (0.299 * colour[:, 0] + 0.587 * colour[:, 1] + 0.114 * colour[:, 2]).unsqueeze(1)
+    sat = uniform(1 - aug.saturation, 1 + aug.saturation).view(n, 1, 1, 1)
+    sat = torch.where(chance(aug.grayscale, (n, 1, 1, 1)), torch.zeros_like(sat), sat)
+    colour = gray + (colour - gray) * sat
+    weight = inside.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
+    mean = (colour * inside).sum(dim=(1, 2, 3), keepdim=True) / (3 * weight)
+    colour = mean + (colour - mean) * uniform(1 - aug.contrast, 1 + aug.contrast).view(n, 1, 1, 1)
+    colour = (colour * uniform(1 - aug.brightness, 1 + aug.brightness).view(n, 1, 1, 1)).clamp(0, 255)
+
+    # 5. JPEG artefacts (PIL, a face at a time: cheap at this size).
+    for i in np.flatnonzero(chance(aug.jpeg).numpy()):
+        quality = int(uniform(10, 60, (1,)).item())
+        buffer = io.BytesIO()
+        Image.fromarray(colour[i].round().byte().permute(1, 2, 0).numpy()).save(buffer, "JPEG", quality=quality)
+        colour[i] = torch.from_numpy(np.array(Image.open(buffer).convert("RGB"))).permute(2, 0, 1).float()
+    return _to_uint8(fill_outside(colour * inside, inside, spec))
+
+
+def _to_uint8(x: torch.Tensor) -> torch.Tensor:
     return x.round().clamp(0, 255).to(torch.uint8)

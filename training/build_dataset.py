@@ -63,8 +63,8 @@ def reddit_row(record: dict, images: Path, spec, teacher=None) -> dict:
     picture = load_image(images / record["image_file"])
     row = {"source": f"reddit-{record['subreddit'].lower()}", "file": record["image_file"], "bmi": record["bmi"],
            "age": record["age"], "bracket": age_to_bracket(record["age"]) if record["age"] is not None else None,
-           "sex": record["sex"] or "", "group_id": group, "split": split_of(group), "label_conflict": False,
-           "skip_reason": None, "teacher_embedding": None, "post_id": record["post_id"], "photo": record["photo"]}
+           "sex": record["sex"] or "", "race": None, "group_id": group, "split": split_of(group), "label_conflict": False,
+           "skip_reason": None, "teacher_embedding": None, "context": None, "post_id": record["post_id"], "photo": record["photo"]}
     row.update(prepare.face_fields(picture, face, spec, teacher))
     return row
 

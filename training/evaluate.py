@@ -21,7 +21,8 @@ from facebmi.images import ImageError
 from facebmi.labels import AGE_BRACKETS
 from facebmi.predictor import Predictor
 from facebmi.report import interval_level, largest_face_index
-from training.metrics import bmi_metrics, bracket_metrics
+from training.metrics import bmi_metrics, bracket_metrics, change_metrics
+from training.sampling import all_pairs, same_person_groups
 from training.sources import read_folder
 from training.splits import split_of
 
@@ -46,10 +47,53 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
     report.update(_scores(found, predictor.config.bmi_mean))
     report["per_sex"] = {sex: _scores([(r, f) for r, f in found if r.sex == sex], predictor.config.bmi_mean)
                          for sex in ("F", "M") if any(r.sex == sex for r, _ in found)}
+    races = sorted({r.race for r, _ in found if r.race})
+    if races:  # UTKFace: how the age heads do for each population
+        report["per_race"] = {race: _scores([(r, f) for r, f in found if r.race == race], None) for race in races}
+    with_age = [(r, f) for r, f in found if r.age is not None and not math.isnan(r.age)]
+    if with_age:  # and for each age decade: children and the old must not be read with the adults' prior
+        decades = sorted({_decade(r.age) for r, _ in with_age}, key=lambda d: int(d.split("-")[0].rstrip("+")))
+        report["per_age_decade"] = {d: _scores([(r, f) for r, f in with_age if _decade(r.age) == d], None)
+                                    for d in decades}
+    with_bmi = [(r, f) for r, f in found if r.bmi is not None]
+    if len(with_bmi) >= 10:
+        report["bmi_calibration"] = bmi_calibration(np.array([r.bmi for r, _ in with_bmi]),
+                                                    np.array([f.bmi for _, f in with_bmi]))
+        report["bmi_change"] = _change_scores(with_bmi)
     return report
 
 
-def _scores(pairs, bmi_constant: float) -> dict:
+def _decade(age: float) -> str:
+    low = min(int(age) // 10 * 10, 70)
+    return "70+" if low == 70 else f"{low}-{low + 9}"
+
+
+def bmi_calibration(true: np.ndarray, pred: np.ndarray, bins: int = 10) -> dict:
+    """Bias (mean predicted - true) per true-BMI decile, and for lean faces (true BMI < 25): how far estimates
+    are pulled toward the middle of the range."""
+    edges = np.quantile(true, np.linspace(0, 1, bins + 1))
+    which = np.clip(np.searchsorted(edges, true, side="right") - 1, 0, bins - 1)
+    deciles = [{"true_low": float(edges[k]), "true_high": float(edges[k + 1]), "n": int((which == k).sum()),
+                "true_mean": float(true[which == k].mean()), "pred_mean": float(pred[which == k].mean()),
+                "bias": float((pred - true)[which == k].mean())} for k in range(bins) if (which == k).any()]
+    lean = true < 25
+    slope = float(np.polyfit(true, pred, 1)[0])
+    return {"deciles": deciles, "slope_pred_on_true": slope,
+            "lean_under_25": {"n": int(lean.sum()), "bias": float((pred - true)[lean].mean()) if lean.any() else None}}
+
+
+def _change_scores(pairs_found) -> dict:
+    """BMI change between photos of one person (bmi-reddit's groups), for each pair with both photos found."""
+    rows = [r for r, _ in pairs_found]
+    group, bmi = np.array([r.group for r in rows]), np.array([r.bmi for r in rows])
+    pred = np.array([f.bmi for _, f in pairs_found])
+    pairs = all_pairs(same_person_groups(group, bmi, np.arange(len(rows))), bmi)
+    if not len(pairs):
+        return {"n": 0}
+    return change_metrics(bmi[pairs[:, 1]] - bmi[pairs[:, 0]], pred[pairs[:, 1]] - pred[pairs[:, 0]])
+
+
+def _scores(pairs, bmi_constant: float | None) -> dict:
     out = {}
     with_bmi = [(r, f) for r, f in pairs if r.bmi is not None]
     if with_bmi:

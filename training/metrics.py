@@ -26,3 +26,21 @@ def bracket_metrics(true_index: np.ndarray, probs: np.ndarray) -> dict:
     pred = np.asarray(probs).argmax(1)
     return {"n": int(len(true_index)), "exact": float((pred == true_index).mean()),
             "one_off": float((np.abs(pred - true_index) <= 1).mean())}
+
+
+def change_metrics(true_change: np.ndarray, pred_change: np.ndarray, min_change: float = 1.0) -> dict:
+    """How well predicted BMI changes between two photos of one person follow the true ones: Pearson r, the
+    slope of predicted on true change (1 = the full change seen), and the share of pairs whose true change is
+    at least min_change with the right sign."""
+    true_change, pred_change = np.asarray(true_change, np.float64), np.asarray(pred_change, np.float64)
+    out = {"n": int(len(true_change))}
+    if len(true_change) < 3 or true_change.std() == 0:
+        return out
+    clear = np.abs(true_change) >= min_change
+    out.update(
+        pearson_r=float(np.corrcoef(true_change, pred_change)[0, 1]) if pred_change.std() > 0 else None,
+        slope=float(np.polyfit(true_change, pred_change, 1)[0]),
+        right_sign=float((np.sign(pred_change[clear]) == np.sign(true_change[clear])).mean()) if clear.any() else None,
+        mae=float(np.abs(pred_change - true_change).mean()),
+    )
+    return out

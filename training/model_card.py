@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from facebmi.config import ModelConfig
+from training import card_tables
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "data_cards" / "model_card.md"
 DEFAULT_LICENSE = "cc-by-nc-4.0"  # the training data (UTKFace, Reddit photos) is non-commercial research only
@@ -24,7 +25,11 @@ DASH = "–"
 
 def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_id: str = "ORG/NAME",
                       dataset_repo: str | None = None, endpoint: str = "https://huggingface.co",
-                      license: str = DEFAULT_LICENSE, template: str | Path = TEMPLATE) -> str:
+                      license: str = DEFAULT_LICENSE, template: str | Path = TEMPLATE,
+                      robustness: dict | None = None, before: dict | None = None,
+                      before_robustness: dict | None = None, what_changed: str = "") -> str:
+    """The card. robustness: training.robustness's JSON; before / before_robustness: the previous model's
+    evaluate and robustness JSON, shown beside this model's with the `what_changed` text."""
     from huggingface_hub import ModelCard, ModelCardData
 
     reports = _reports(metrics)
@@ -49,9 +54,43 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         embedding_dim=config.embedding_dim, format_version=config.format_version, backbone=config.backbone,
         crop_size=crop.size, face_fraction=crop.face_fraction, mean=list(crop.mean), std=list(crop.std),
         max_side=detect.max_side, min_face=detect.min_face_size, min_score=detect.min_score,
-        **_training_facts(config, training),
+        edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside),
+        **_training_facts(config, training), **_robustness_facts(reports, robustness, before, before_robustness,
+                                                                 what_changed),
     )
     return str(card).rstrip() + "\n"
+
+
+OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after normalisation), in every source",
+                "edge": "the photo's edge pixels repeated (format 1)"}
+
+
+def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str) -> dict:
+    reddit = reports.get("bmi-reddit") or next(iter(reports.values()), {})
+    lean = card_tables._get(reddit, "bmi_calibration", "lean_under_25")
+    slope = card_tables._get(reddit, "bmi_calibration", "slope_pred_on_true")
+    change = card_tables._get(reddit, "bmi_change")
+    sample = card_tables._get(robustness, "max_per_source")
+    return {
+        "robustness_table": card_tables.robustness_table(robustness),
+        "robustness_missed": card_tables.targets_missed(robustness),
+        "robustness_sample": (f"{card_tables._get(robustness, 'split')} split, at most {sample} photos per set, "
+                              f"seeded" if sample else f"{card_tables._get(robustness, 'split')} split, every photo"),
+        "race_table": card_tables.group_table(reports, "per_race", "population (UTKFace race label)"),
+        "decade_table": card_tables.group_table(reports, "per_age_decade", "true age"),
+        "calibration_table": card_tables.calibration_table(reddit),
+        "calibration_note": (f"Slope of estimate on true BMI: {_num(slope)} (1 would be no pull). Faces with a true "
+                             f"BMI under 25 ({_count(card_tables._get(lean, 'n'))}) are estimated "
+                             f"{_num(card_tables._get(lean, 'bias'))} too high on average." if lean else ""),
+        "change_note": (f"Over {_count(change.get('n'))} pairs of photos of one poster (bmi-reddit's group_id, test "
+                        f"split): Pearson r of predicted on true change {_num(change.get('pearson_r'))}, slope "
+                        f"{_num(change.get('slope'))} (1 = the whole change seen), right sign "
+                        f"{_num(change.get('right_sign'), percent=True)} of pairs whose true change is ≥ 1 BMI, "
+                        f"MAE {_num(change.get('mae'))}." if isinstance(change, dict) and change.get("n") else ""),
+        "before_after_table": card_tables.before_after_table(before, reports, before_robustness, robustness)
+        if before or before_robustness else "",
+        "what_changed": what_changed,
+    }
 
 
 def _training_facts(config: ModelConfig, training: dict) -> dict:
@@ -175,10 +214,23 @@ def main(argv=None):
     parser.add_argument("--metrics", type=Path, help="training.evaluate output (one report or a dict of them)")
     parser.add_argument("--repo-id", default="facebmi/facebmi")
     parser.add_argument("--dataset-repo", default=None)
+    parser.add_argument("--robustness", type=Path, help="training.robustness output for this model")
+    parser.add_argument("--before-metrics", type=Path, help="the previous model's training.evaluate output")
+    parser.add_argument("--before-robustness", type=Path, help="the previous model's training.robustness output")
+    parser.add_argument("--what-changed", type=Path, help="a Markdown file: what changed and why")
     args = parser.parse_args(argv)
-    metrics = json.loads(args.metrics.read_text()) if args.metrics else None
+
+    def read(path):
+        return json.loads(path.read_text()) if path else None
+
+    metrics = read(args.metrics)
     card = render_model_card(ModelConfig.load(args.model), metrics, repo_id=args.repo_id,
-                             dataset_repo=args.dataset_repo)
+                             dataset_repo=args.dataset_repo, robustness=read(args.robustness),
+                             before=read(args.before_metrics), before_robustness=read(args.before_robustness),
+                             what_changed=args.what_changed.read_text().strip() if args.what_changed else "")
+    svg = card_tables.calibration_svg(_reports(metrics).get("bmi-reddit"))
+    if svg:
+        (args.model / "bmi_calibration.svg").write_text(svg)
     (args.model / "README.md").write_text(card)
     print(args.model / "README.md")
 

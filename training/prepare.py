@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from facebmi.align import crop_faces
+from facebmi.align import crop_context, crop_faces
 from facebmi.config import CropSpec, ModelConfig
 from facebmi.detect import Detection, FaceDetector, main_face
 from facebmi.images import ImageError, load_image
@@ -22,6 +22,9 @@ from training.sources import GROUP_COLUMNS, SHARED_DATASETS, LabelRow, read_fold
 from training.splits import split_of
 
 SHARD_SIZE = 500  # rows per saved shard: small enough that an interruption loses little work
+# The cached wider view of each face (`context` column) spans this many times the model's crop, so training
+# can re-frame it at random (tighter, looser, shifted) without going back to the photo: 1.5 x 112 = 168 px.
+CONTEXT = 1.5
 
 _worker = {}
 
@@ -43,9 +46,9 @@ def _init_worker(with_teacher: bool, single_thread: bool = True) -> None:
 def _process(row: LabelRow) -> dict:
     config, detector = _worker["config"], _worker["detector"]
     record = {"source": row.source, "file": row.file, "bmi": row.bmi, "age": row.age, "bracket": row.bracket,
-              "sex": row.sex, "group_id": row.group, "split": split_of(row.group),
+              "sex": row.sex, "race": row.race or None, "group_id": row.group, "split": split_of(row.group),
               "label_conflict": row.label_conflict, "image": None, "face_box": None, "face_score": None,
-              "skip_reason": None, "teacher_embedding": None}
+              "skip_reason": None, "teacher_embedding": None, "context": None}
     try:
         picture = load_image(row.path)
     except ImageError as err:
@@ -60,18 +63,23 @@ def _process(row: LabelRow) -> dict:
 
 
 def face_fields(picture, face: Detection, spec: CropSpec, teacher=None) -> dict:
-    """The dataset columns of one detected face: the aligned crop as PNG, its box and score, and the
-    teacher's descriptor when a teacher is given. Shared by every dataset build (see build_dataset.py)."""
-    from PIL import Image
-
-    crop = crop_faces(picture, [face.landmarks], spec)[0].permute(1, 2, 0).numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(crop).save(buffer, format="PNG")
-    fields = {"image": {"bytes": buffer.getvalue(), "path": None}, "face_box": list(face.box),
-              "face_score": face.score}
+    """The dataset columns of one detected face: the aligned crop as PNG, the wider view training re-frames
+    (RGBA PNG, alpha = inside the photo), its box and score, and the teacher's descriptor when a teacher is
+    given. Shared by every dataset build (see build_dataset.py)."""
+    crop = crop_faces(picture, [face.landmarks], spec)[0]
+    context = crop_context(picture, [face.landmarks], spec, CONTEXT)[0]
+    fields = {"image": _png(crop), "context": _png(context), "face_box": list(face.box), "face_score": face.score}
     if teacher is not None:
         fields["teacher_embedding"] = teacher.describe(picture, face.box).tolist()
     return fields
+
+
+def _png(pixels) -> dict:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
+    return {"bytes": buffer.getvalue(), "path": None}
 
 
 def features():
@@ -80,9 +88,10 @@ def features():
     return Features({
         "image": Image(), "source": Value("string"), "file": Value("string"), "bmi": Value("float32"),
         "age": Value("float32"), "bracket": Value("string"), "sex": Value("string"),
-        "group_id": Value("string"), "split": Value("string"), "label_conflict": Value("bool"),
+        "race": Value("string"), "group_id": Value("string"), "split": Value("string"), "label_conflict": Value("bool"),
         "face_box": Sequence(Value("float32"), length=4), "face_score": Value("float32"),
         "skip_reason": Value("string"), "teacher_embedding": Sequence(Value("float32"), length=128),
+        "context": Image(),
     })
 
 

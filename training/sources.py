@@ -28,6 +28,7 @@ class LabelRow:
     sex: str  # 'F', 'M' or '' (unknown)
     group: str  # person key for splitting; the file itself where a source has none
     label_conflict: bool  # the source flags contradictory labels for this image
+    race: str = ""  # UTKFace's race_name (White, Black, Asian, Indian, Others); '' where a source has none
 
 
 def _number(text: str | None) -> float | None:
@@ -67,5 +68,6 @@ def read_folder(folder: str | Path, source: str | None = None) -> list[LabelRow]
                 age=age, bracket=bracket, sex=sex if sex in ("F", "M") else "",
                 group=f"{source}:{rec.get(group_column) or rec['file']}",
                 label_conflict=(rec.get("label_conflict") or "0").strip() == "1",
+                race=(rec.get("race_name") or "").strip(),
             ))
     return rows

@@ -3,9 +3,11 @@
     python -m training.prepare            # once: detect, crop and describe every face (cached)
     python -m training.train --out runs/default [--steps 4000]
 
-Losses: distillation of dlib's face descriptor (all faces), BMI (Reddit), age bracket (UTKFace, Adience)
-and age in years (UTKFace). Validation picks the BMI head (trained vs ridge) and calibrates the interval;
-the test split is never read here.
+Losses: distillation of dlib's face descriptor (all faces), BMI (Reddit), BMI change between two photos of
+one person (Reddit before/after pairs), age bracket (UTKFace, Adience) and age in years (UTKFace). Every face is
+re-framed, recoloured and compressed at random from its cached wider view (training/augment.py), and faces are
+drawn balanced over age and population (training/sampling.py). Validation picks the BMI head (trained vs
+ridge) and calibrates the interval; the test split is never read here.
 """
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ from facebmi.align import to_model_input
 from facebmi.config import ModelConfig
 from facebmi.labels import AGE_BRACKETS
 from facebmi.model import FaceAttributeModel
-from training.augment import augment
-from training.metrics import bmi_metrics, bracket_metrics
+from training.augment import reframe_crops
+from training.metrics import bmi_metrics, bracket_metrics, change_metrics
+from training.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
 from training.train_config import TrainConfig
 
 log = logging.getLogger("facebmi.train")
@@ -37,13 +40,15 @@ log = logging.getLogger("facebmi.train")
 class FaceTable:
     """Every usable cached face, as tensors (row i of each field is face i)."""
 
-    crops: torch.Tensor  # uint8 (N, 3, S, S)
+    context: torch.Tensor  # uint8 (N, 4, C, C): the wider view of prepare.CONTEXT (RGB, inside-the-photo)
     teacher: torch.Tensor  # (N, 128), zeros where has_teacher is False
     has_teacher: torch.Tensor  # bool (N,)
     bmi: torch.Tensor  # (N,), NaN where unknown
     age: torch.Tensor  # (N,), NaN where unknown
     bracket: torch.Tensor  # long (N,), -1 where unknown
     sex: np.ndarray  # 'F' / 'M' / ''
+    race: np.ndarray  # UTKFace's race name, '' elsewhere
+    group: np.ndarray  # person stand-in (split key)
     source: np.ndarray
     split: np.ndarray
     label_conflict: np.ndarray
@@ -56,18 +61,19 @@ def load_faces(path: Path) -> FaceTable:
     from datasets import load_from_disk
 
     data = load_from_disk(str(path)).filter(lambda r: r["skip_reason"] is None)
-    raw = data.cast_column("image", data.features["image"].__class__(decode=False))
-    crops = np.stack([np.asarray(Image.open(io.BytesIO(r["bytes"])).convert("RGB")) for r in raw["image"]])
+    raw = data.cast_column("context", data.features["context"].__class__(decode=False))
+    context = np.stack([np.asarray(Image.open(io.BytesIO(r["bytes"])).convert("RGBA")) for r in raw["context"]])
     teacher = [t if t is not None else [0.0] * 128 for t in data["teacher_embedding"]]
     nan = float("nan")
     return FaceTable(
-        crops=torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(),
+        context=torch.from_numpy(context).permute(0, 3, 1, 2).contiguous(),
         teacher=torch.tensor(teacher, dtype=torch.float32),
         has_teacher=torch.tensor([t is not None for t in data["teacher_embedding"]]),
         bmi=torch.tensor([nan if v is None else v for v in data["bmi"]], dtype=torch.float32),
         age=torch.tensor([nan if v is None else v for v in data["age"]], dtype=torch.float32),
         bracket=torch.tensor([-1 if b is None else AGE_BRACKETS.index(b) for b in data["bracket"]]),
-        sex=np.array(data["sex"]), source=np.array(data["source"]), split=np.array(data["split"]),
+        sex=np.array(data["sex"]), race=np.array([r or "" for r in data["race"]]),
+        group=np.array(data["group_id"]), source=np.array(data["source"]), split=np.array(data["split"]),
         label_conflict=np.array(data["label_conflict"]),
     )
 
@@ -80,9 +86,10 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, cfg: TrainConfig,
-                 gen: torch.Generator) -> dict[str, torch.Tensor]:
+                 gen: torch.Generator, n_pairs: int = 0) -> dict[str, torch.Tensor]:
+    """The losses of one batch; its first 2 * n_pairs faces are same-person pairs (0 and 1, 2 and 3, ...)."""
     mc = model.config
-    x = to_model_input(augment(faces.crops[idx], cfg.augment, gen), mc.crop).contiguous(
+    x = to_model_input(reframe_crops(faces.context[idx], mc.crop, cfg.augment, gen), mc.crop).contiguous(
         memory_format=torch.channels_last)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(x)
@@ -96,6 +103,10 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
     if m.any():  # Huber on the head's standardised scale: robust to the flagged label errors
         losses["bmi"] = F.smooth_l1_loss((out.bmi[m].float() - mc.bmi_mean) / mc.bmi_scale,
                                          (bmi[m] - mc.bmi_mean) / mc.bmi_scale, beta=0.5)
+    if n_pairs:  # the change between two photos of one person, whatever each one's level
+        pred, true = out.bmi[:2 * n_pairs].float().view(-1, 2), bmi[:2 * n_pairs].view(-1, 2)
+        losses["pair"] = F.smooth_l1_loss((pred[:, 1] - pred[:, 0]) / mc.bmi_scale,
+                                          (true[:, 1] - true[:, 0]) / mc.bmi_scale, beta=0.2)
     br = faces.bracket[idx]
     m = br >= 0
     if m.any():
@@ -108,14 +119,16 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
 
 
 @torch.inference_mode()
-def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256,
-          with_features: bool = False) -> dict[str, np.ndarray]:
-    """Eval-mode outputs (and pooled features, for a single network) for the given faces, no augmentation."""
+def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_features: bool = False,
+          aug=None, gen: torch.Generator | None = None) -> dict[str, np.ndarray]:
+    """Eval-mode outputs (and pooled features, for a single network) for the given faces; aug=None: the plain
+    crops the app would make, else views re-framed at random with that AugmentSpec."""
     model.eval()
     keys = ("bmi", "probs", "age", "embedding") + (("features",) if with_features else ())
     parts = {k: [] for k in keys}
     for i in range(0, len(idx), batch):
-        x = to_model_input(faces.crops[idx[i:i + batch]], model.config.crop).contiguous(
+        crops = reframe_crops(faces.context[idx[i:i + batch]], model.config.crop, aug, gen)  # None: crop_faces' crop
+        x = to_model_input(crops, model.config.crop).contiguous(
             memory_format=torch.channels_last)
         out = model(x)
         values = (out.bmi, out.bracket_logits.softmax(1), out.age_years, out.embedding)
@@ -132,7 +145,14 @@ def validate(model, faces: FaceTable, split: str = "validation") -> dict:
     reddit = faces.where((faces.split == split) & ~np.isnan(faces.bmi.numpy()))
     if len(reddit):
         out = infer(model, faces, reddit)
-        report["bmi"] = bmi_metrics(faces.bmi.numpy()[reddit], out["bmi"])
+        bmi = faces.bmi.numpy()
+        report["bmi"] = bmi_metrics(bmi[reddit], out["bmi"])
+        pairs = all_pairs(same_person_groups(faces.group, bmi, reddit), bmi)
+        if len(pairs):
+            pred = np.full(len(bmi), np.nan)
+            pred[reddit] = out["bmi"]
+            report["bmi_change"] = change_metrics(bmi[pairs[:, 1]] - bmi[pairs[:, 0]],
+                                                  pred[pairs[:, 1]] - pred[pairs[:, 0]])
     utk = faces.where((faces.split == split) & (faces.source == "age-utkface") & ~faces.label_conflict)
     if len(utk):
         out = infer(model, faces, utk)
@@ -144,15 +164,19 @@ def validate(model, faces: FaceTable, split: str = "validation") -> dict:
     return report
 
 
-def fit_ridge_head(model: FaceAttributeModel, faces: FaceTable, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Closed-form ridge from pooled features to the BMI head's standardised target (training split)."""
+def fit_ridge_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Closed-form ridge from pooled features to the BMI head's standardised target (training split), fitted on
+    the plain crops and on cfg.ridge_views re-framed views of each, so the head holds for other framings."""
     mc = model.config
     idx = faces.where((faces.split == "train") & ~np.isnan(faces.bmi.numpy()))
-    x = infer(model, faces, idx, with_features=True)["features"].astype(np.float64)
-    y = (faces.bmi.numpy()[idx] - mc.bmi_mean) / mc.bmi_scale
+    gen = torch.Generator().manual_seed(cfg.seed)
+    views = [infer(model, faces, idx, with_features=True, aug=aug, gen=gen)["features"]
+             for aug in [None] + [cfg.augment] * cfg.ridge_views]
+    x = np.concatenate(views).astype(np.float64)
+    y = np.tile((faces.bmi.numpy()[idx] - mc.bmi_mean) / mc.bmi_scale, len(views))
     mu = x.mean(0)
     xc = x - mu
-    w = np.linalg.solve(xc.T @ xc + alpha * np.eye(x.shape[1]), xc.T @ (y - y.mean()))
+    w = np.linalg.solve(xc.T @ xc + cfg.ridge_alpha * len(views) * np.eye(x.shape[1]), xc.T @ (y - y.mean()))
     b = y.mean() - mu @ w
     return torch.tensor(w, dtype=torch.float32).view(1, -1), torch.tensor([b], dtype=torch.float32)
 
@@ -163,7 +187,7 @@ def choose_bmi_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfi
     if "mae" not in before:
         return False  # no validation faces with BMI (a smoke run): keep the trained head
     trained = (model.bmi_head.weight.detach().clone(), model.bmi_head.bias.detach().clone())
-    weight, bias = fit_ridge_head(model, faces, cfg.ridge_alpha)
+    weight, bias = fit_ridge_head(model, faces, cfg)
     with torch.no_grad():
         model.bmi_head.weight.copy_(weight)
         model.bmi_head.bias.copy_(bias)
@@ -178,7 +202,8 @@ def choose_bmi_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfi
 
 
 def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig) -> str | None:
-    """Refit the bracket head by full-batch L-BFGS on frozen eval-mode features (no dropout, no augmentation);
+    """Refit the bracket head by full-batch L-BFGS on frozen eval-mode features (no dropout, no augmentation,
+    faces weighted as the batches were drawn);
     keep the weight decay that validates best on UTKFace, if it beats the trained head. SGD with augmentation
     leaves the head a little off the optimum for clean inputs, and this costs a minute."""
     train_idx = faces.where((faces.split == "train") & (faces.bracket.numpy() >= 0))
@@ -187,6 +212,9 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
         return None
     x = torch.tensor(infer(model, faces, train_idx, with_features=True)["features"])
     y = faces.bracket[train_idx]
+    # The same balance as the training batches (sampling.py), as per-face loss weights of mean 1.
+    w = torch.tensor(balance_weights(faces.source[train_idx], faces.bracket.numpy()[train_idx],
+                                     faces.race[train_idx], cfg.balance_power) * len(train_idx), dtype=torch.float32)
     best_name, best_exact = None, before["utk_bracket"]["exact"]
     trained = (model.bracket_head.weight.detach().clone(), model.bracket_head.bias.detach().clone())
     best_state = trained
@@ -199,7 +227,7 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
 
         def closure():
             opt.zero_grad()
-            loss = F.cross_entropy(head(x), y) + decay * head.weight.pow(2).sum()
+            loss = (F.cross_entropy(head(x), y, reduction="none") * w).mean() + decay * head.weight.pow(2).sum()
             loss.backward()
             return loss
 
@@ -219,12 +247,26 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
 
 
 def calibrate_interval(model, faces: FaceTable, level: float) -> dict:
-    """Split-conformal half-width on log BMI from the validation faces (finite-sample corrected)."""
+    """Split-conformal half-widths from the validation faces (finite-sample corrected): on log BMI for one
+    face, and in BMI units for the change between two photos of one person (over every same-person pair)."""
     idx = faces.where((faces.split == "validation") & ~np.isnan(faces.bmi.numpy()))
     pred = infer(model, faces, idx)["bmi"]
-    scores = np.sort(np.abs(np.log(faces.bmi.numpy()[idx]) - np.log(np.clip(pred, 1.0, None))))
+    bmi = faces.bmi.numpy()
+    result = {"log_halfwidth": _conformal(np.abs(np.log(bmi[idx]) - np.log(np.clip(pred, 1.0, None))), level),
+              "n": int(len(idx))}
+    pairs = all_pairs(same_person_groups(faces.group, bmi, idx), bmi)
+    if len(pairs) >= 10:
+        full = np.full(len(bmi), np.nan)
+        full[idx] = pred
+        errors = np.abs((full[pairs[:, 1]] - full[pairs[:, 0]]) - (bmi[pairs[:, 1]] - bmi[pairs[:, 0]]))
+        result.update(change_halfwidth=_conformal(errors, level), change_pairs=int(len(pairs)))
+    return result
+
+
+def _conformal(scores: np.ndarray, level: float) -> float:
+    scores = np.sort(scores)
     k = min(len(scores) - 1, math.ceil((len(scores) + 1) * level) - 1)
-    return {"log_halfwidth": float(scores[k]), "n": int(len(scores))}
+    return float(scores[k])
 
 
 def train(cfg: TrainConfig) -> Path:
@@ -245,14 +287,22 @@ def train(cfg: TrainConfig) -> Path:
     heads = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
     opt = torch.optim.AdamW([{"params": backbone, "lr_factor": cfg.backbone_lr_factor},
                              {"params": heads, "lr_factor": 1.0}], lr=cfg.lr, weight_decay=cfg.weight_decay)
-    weights = {"distill": cfg.w_distill, "bmi": cfg.w_bmi, "bracket": cfg.w_bracket, "age": cfg.w_age}
+    weights = {"distill": cfg.w_distill, "bmi": cfg.w_bmi, "pair": cfg.w_pair, "bracket": cfg.w_bracket,
+               "age": cfg.w_age}
     n_bmi = round(cfg.batch_size * cfg.bmi_batch_share)
+    groups = same_person_groups(faces.group, faces.bmi.numpy(), bmi_idx)
+    n_pairs = min(n_bmi // 4, n_bmi // 2 if groups else 0)  # half the BMI faces come as pairs
+    balanced = balance_weights(faces.source[train_idx], faces.bracket.numpy()[train_idx], faces.race[train_idx],
+                               cfg.balance_power)
+    log.info("%d same-person groups for the pair loss; %d pairs a batch", len(groups), n_pairs)
     history, running, started = [], {}, time.time()
     for step in range(cfg.steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg) * group["lr_factor"]
-        idx = np.concatenate([rng.choice(bmi_idx, n_bmi), rng.choice(train_idx, cfg.batch_size - n_bmi)])
-        losses = batch_losses(model, faces, idx, cfg, gen)
+        idx = np.concatenate([draw_pairs(groups, n_pairs, rng).reshape(-1) if n_pairs else np.zeros(0, np.int64),
+                              rng.choice(bmi_idx, n_bmi - 2 * n_pairs),
+                              rng.choice(train_idx, cfg.batch_size - n_bmi, p=balanced)])
+        losses = batch_losses(model, faces, idx, cfg, gen, n_pairs)
         total = sum(weights[k] * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
         total.backward()
@@ -299,6 +349,7 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
     }
     model.config = dataclasses.replace(model.config, bmi_interval_level=cfg.interval_level,
                                        bmi_interval_log_halfwidth=round(interval["log_halfwidth"], 5) if interval else 0.0,
+                                       bmi_change_halfwidth=round(interval.get("change_halfwidth", 0.0), 4) if interval else 0.0,
                                        training=summary)
     model.eval().to(memory_format=torch.contiguous_format)
 

@@ -26,12 +26,19 @@ class TrainConfig:
     # r 0.67 on BMI with a linear model); the other three train the heads the app uses.
     w_distill: float = 1.0
     w_bmi: float = 1.0
+    # Same-person pairs: the predicted BMI change between two photos of one poster against the stated one.
+    # Without it the network sees about half of a person's real change (slope 0.5).
+    w_pair: float = 1.0
     w_bracket: float = 0.5
     w_age: float = 0.5
+    # Non-BMI faces are drawn with weight count**-balance_power of their (source, bracket, race) cell, so
+    # children, people over 60 and smaller populations are not read with the majority's prior (sampling.py).
+    balance_power: float = 0.5
     label_smoothing: float = 0.1  # bracket labels are noisy (UTKFace duplicates disagree by years)
     # After training, replace the BMI head with a ridge fit on the frozen features when it does better on
     # validation: with ~900 BMI faces a closed-form fit is less noisy than SGD on a head.
     ridge_alpha: float = 10.0
+    ridge_views: int = 2  # re-framed views of each training face the ridge is also fitted on (augment.py)
     # After training, refit the bracket head on frozen features with each of these L2 weights and keep the
     # best on validation (if it beats the trained head).
     bracket_refit_decays: tuple = (1e-4, 1e-3, 1e-2)

@@ -1,0 +1,77 @@
+"""Training's re-framing augmentation and batch sampling (training/augment.py, training/sampling.py)."""
+import numpy as np
+import pytest
+import torch
+
+from facebmi.align import crop_context
+from facebmi.config import CropSpec
+from facebmi.detect import FaceDetector, main_face
+from training.augment import AugmentSpec, reframe_crops
+from training.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
+
+
+@pytest.fixture(scope="module")
+def views(astronaut):
+    """The astronaut's cached wider view, whole and as a tight photo (part of the view outside it)."""
+    spec = CropSpec()
+    face = main_face(FaceDetector().detect(astronaut))
+    tight = astronaut.crop((150, 40, 300, 200))
+    whole = crop_context(astronaut, [face.landmarks], spec, 1.5)
+    cut = crop_context(tight, [face.landmarks - np.array([150, 40])], spec, 1.5)
+    return torch.cat([whole, cut]).repeat(16, 1, 1, 1)  # 32 views
+
+
+def test_augmented_crops_have_the_model_shape_and_vary(views):
+    spec = CropSpec()
+    out = reframe_crops(views, spec, AugmentSpec(), torch.Generator().manual_seed(0))
+    assert out.shape == (32, 3, spec.size, spec.size) and out.dtype == torch.uint8
+    plain = reframe_crops(views, spec, None)
+    assert (out.float() - plain.float()).abs().mean() > 5  # something changed
+    again = reframe_crops(views, spec, AugmentSpec(), torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)  # seeded: a training run is reproducible
+
+
+def test_reframing_fills_the_outside_with_the_inference_fill(views):
+    """Cut every side hard and never use a canvas: much of the crop is then outside the photo, and it must
+    hold exactly the colour crop_faces puts outside a photo (0 after normalisation), nothing else."""
+    spec = CropSpec()
+    hard = AugmentSpec(reframe=1.0, cut_side=1.0, cut_inner=(0.5, 0.5, 0.5, 0.5), cut_outer=0.8, canvas=0.0, low_res=0.0,
+                       jpeg=0.0, max_rotate_deg=0.0, max_scale=0.0, max_shift=0.0, cut_tilt_deg=0.0)
+    out = reframe_crops(views, spec, hard, torch.Generator().manual_seed(1)).float()
+    fill = torch.tensor(spec.mean).view(1, 3, 1, 1) * 255
+    is_fill = ((out - fill).abs() <= 1).all(dim=1)
+    assert is_fill[:, :5, :].float().mean() > 0.95  # the top rows: beyond every cut (0.5-0.8 half-widths out)
+    centre = is_fill[:, 50:62, 50:62].float().mean()
+    assert centre < 0.05  # the middle of the face is always kept
+
+
+def test_canvas_views_have_no_outside(views):
+    spec = CropSpec()
+    canvas = AugmentSpec(reframe=1.0, cut_side=1.0, canvas=1.0, low_res=0.0, jpeg=0.0, brightness=0.0,
+                         contrast=0.0, saturation=0.0, grayscale=0.0)
+    out = reframe_crops(views, spec, canvas, torch.Generator().manual_seed(2)).float()
+    fill = torch.tensor(spec.mean).view(1, 3, 1, 1) * 255
+    assert ((out - fill).abs() <= 1).all(dim=1).float().mean() < 0.05
+
+
+def test_balance_weights_lift_small_cells():
+    source = np.array(["utk"] * 90 + ["utk"] * 10)
+    bracket = np.array([4] * 90 + [0] * 10)
+    race = np.array(["White"] * 100)
+    w = balance_weights(source, bracket, race, power=0.5)
+    assert w.sum() == pytest.approx(1)
+    # Cell mass goes as sqrt(count): 90 -> 9.49, 10 -> 3.16, so the children get 25% instead of 10%.
+    assert w[90:].sum() == pytest.approx(np.sqrt(10) / (np.sqrt(10) + np.sqrt(90)))
+    assert balance_weights(source, bracket, race, power=0.0)[90:].sum() == pytest.approx(0.1)
+
+
+def test_same_person_pairs():
+    group = np.array(["a", "a", "a", "b", "b", "c"])
+    bmi = np.array([30.0, 25.0, 30.2, 22.0, 22.1, 40.0])
+    groups = same_person_groups(group, bmi, np.arange(6))
+    assert [sorted(g.tolist()) for g in groups] == [[0, 1, 2]]  # b's photos barely differ; c has one
+    pairs = all_pairs(groups, bmi)
+    assert sorted(map(tuple, pairs.tolist())) == [(0, 1), (1, 2)]  # (0, 2) differ by 0.2 only
+    drawn = draw_pairs(groups, 50, np.random.default_rng(0))
+    assert drawn.shape == (50, 2) and (drawn[:, 0] != drawn[:, 1]).all()
+    assert set(drawn.reshape(-1).tolist()) <= {0, 1, 2}

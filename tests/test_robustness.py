@@ -1,0 +1,79 @@
+"""The robustness benchmark (training/robustness.py): every variant runs the full app path and is compared
+with the untouched photo; the targets are checked as numbers, not by eye."""
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from training.robustness import ROBUSTNESS_TARGETS, VARIANTS, check_targets, main, robustness
+
+
+@pytest.fixture(scope="module")
+def portraits(tmp_path_factory, astronaut):
+    """Three labelled photos of the public-domain astronaut, framed differently."""
+    folder = tmp_path_factory.mktemp("portraits")
+    (folder / "images").mkdir()
+    crops = [(0, 0, 512, 512), (100, 20, 380, 300), (60, 0, 460, 420)]
+    rows = []
+    for i, box in enumerate(crops):
+        astronaut.crop(box).save(folder / "images" / f"a{i}.jpg", quality=92)
+        rows.append([f"images/a{i}.jpg", f"{22 + 3 * i}", str(30 + i), "F", f"g{i}"])
+    with open(folder / "labels.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["file", "bmi", "age", "sex", "group_id"], *rows])
+    return folder
+
+
+def test_every_variant_is_scored_against_the_untouched_photo(predictor, portraits):
+    report = robustness(predictor, [portraits], split=None, max_rows=None, progress=False)
+    table = report["table"][portraits.name]
+    assert set(table) == {v.name for v in VARIANTS}
+    original = table["original"]
+    assert original["n"] == 3 and original["found"] == 1.0
+    assert original["bmi_shift"] == 0 and original["age_shift"] == 0 and original["bracket_agreement"] == 1
+    assert table["mirror"]["found"] == 1.0 and abs(table["mirror"]["bmi_shift"]) < 5
+    for name, figures in table.items():  # every variant has its figures (the astronaut is found in all)
+        assert figures["found"] is not None, name
+        assert 0 <= figures["bracket_agreement"] <= 1 and figures["bmi_mae"] >= 0, name
+    assert isinstance(report["targets_missed"], list)
+    json.dumps(report)
+
+
+def test_variants_change_the_photo_as_described(astronaut):
+    box = (180.0, 62.0, 268.0, 175.0)
+    made = {v.name: v.make(astronaut, box) for v in VARIANTS}
+    assert made["original"] is astronaut
+    assert made["box_cut"].size == (88, 113)
+    assert made["tight_cut"].size[0] < 88 and made["tight_cut"].size[1] < 113
+    assert made["canvas_flat"].size == (819, 819) and made["canvas_flat"].getpixel((5, 5)) == (200, 200, 200)
+    assert made["rotate15"].size[0] > 512 and made["rotate15"].getpixel((0, 0)) == (0, 0, 0)
+    gray = np.asarray(made["grayscale"])
+    assert (gray[..., 0] == gray[..., 2]).all()
+    assert made["face40"].width == round(512 * 40 / 88)
+    assert np.array_equal(np.asarray(made["mirror"])[:, ::-1], np.asarray(astronaut))
+
+
+def test_targets_are_checked_per_variant():
+    good = {"n": 100, "found": 1.0, "bmi_shift": 0.0, "bmi_r": 0.75, "bracket_agreement": 1.0, "age_shift": 0.0}
+    table = {"set": {"original": good,
+                     "box_cut": {**good, "bmi_shift": 5.4, "bmi_r": 0.56},
+                     "tight_cut": {**good, "bmi_r": 0.70},  # within the tight cut's 0.06
+                     "face40": {**good, "found": 0.90, "bracket_agreement": 0.5, "age_shift": -9.0}}}
+    missed = check_targets(table)
+    assert len(missed) == 5
+    assert any("box_cut: mean BMI shift +5.40" in m for m in missed)
+    assert any("box_cut: Pearson r 0.560" in m for m in missed)
+    assert not any("tight_cut" in m for m in missed)
+    assert any("face40: faces found 90.0%" in m for m in missed)
+    assert check_targets({"set": {"original": good, "mirror": good}}) == []
+    assert ROBUSTNESS_TARGETS["r_drop_tight"] > ROBUSTNESS_TARGETS["r_drop"]
+
+
+def test_cli_prints_json_and_a_table(predictor, portraits, capsys, tmp_path):
+    out = tmp_path / "r.json"
+    main(["--data", str(portraits), "--max-per-source", "1", "--out", str(out)])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["max_per_source"] == 1 and json.loads(out.read_text()) == report
+    assert "tight_cut" in captured.err and ("targets missed" in captured.err or "every target met" in captured.err)

@@ -1,0 +1,146 @@
+"""Markdown tables (and one SVG chart) for the model card, from the JSON that training.evaluate and
+training.robustness print. Missing or malformed parts become "–", never guesses (as in model_card.py)."""
+from __future__ import annotations
+
+import math
+
+DASH = "–"
+
+
+def _get(d, *keys):
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _num(value, digits: int = 2, percent: bool = False, sign: bool = False) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return DASH
+    if percent:
+        return f"{value:.1%}" if digits > 1 else f"{value:.0%}"
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def robustness_table(report: dict | None) -> str:
+    """One row per source and variant of a training.robustness report."""
+    table = _get(report, "table")
+    if not isinstance(table, dict) or not table:
+        return ""
+    rows = ["| eval set | variant | photos | faces found | mean BMI shift | BMI r | BMI MAE | bracket agreement "
+            "| bracket exact | mean age shift (y) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for source, variants in table.items():
+        if not isinstance(variants, dict):
+            continue
+        for name, f in variants.items():
+            if not isinstance(f, dict):
+                continue
+            rows.append("| " + " | ".join([
+                source, name, str(f.get("n", DASH)), _num(f.get("found"), 3, percent=True),
+                _num(f.get("bmi_shift"), sign=True), _num(f.get("bmi_r"), 3), _num(f.get("bmi_mae")),
+                _num(f.get("bracket_agreement"), 3, percent=True), _num(f.get("bracket_exact"), 3, percent=True),
+                _num(f.get("age_shift"), 1, sign=True)]) + " |")
+    return "\n".join(rows)
+
+
+def targets_missed(report: dict | None) -> list[str]:
+    missed = _get(report, "targets_missed")
+    return [str(m) for m in missed] if isinstance(missed, list) else []
+
+
+def group_table(reports: dict, key: str, title: str) -> str:
+    """Bracket exact, one-off and age MAE per group (key: per_race or per_age_decade) of every eval set."""
+    rows = []
+    for name, report in reports.items():
+        groups = _get(report, key)
+        if not isinstance(groups, dict):
+            continue
+        overall = _get(report, "bracket", "exact")
+        for group, r in groups.items():
+            exact = _get(r, "bracket", "exact")
+            gap = exact - overall if isinstance(exact, (int, float)) and isinstance(overall, (int, float)) else None
+            rows.append(f"| {name} | {group} | {_get(r, 'bracket', 'n') or DASH} | {_num(exact, 3, percent=True)} "
+                        f"| {_num(gap * 100 if gap is not None else None, 1, sign=True)} "
+                        f"| {_num(_get(r, 'bracket', 'one_off'), 3, percent=True)} | {_num(r.get('age_mae'), 1)} |")
+    if not rows:
+        return ""
+    return (f"| eval set | {title} | faces | bracket exact | vs. overall (points) | bracket ±1 | age MAE (years) |\n"
+            "|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+
+
+def calibration_table(report: dict | None) -> str:
+    deciles = _get(report, "bmi_calibration", "deciles")
+    if not isinstance(deciles, list) or not deciles:
+        return ""
+    rows = [f"| {_num(d.get('true_low'), 1)}-{_num(d.get('true_high'), 1)} | {d.get('n', DASH)} "
+            f"| {_num(d.get('true_mean'), 1)} | {_num(d.get('pred_mean'), 1)} | {_num(d.get('bias'), sign=True)} |"
+            for d in deciles if isinstance(d, dict)]
+    return ("| true BMI decile | faces | mean true BMI | mean estimate | bias |\n|---|---|---|---|---|\n"
+            + "\n".join(rows))
+
+
+def calibration_svg(report: dict | None, width: int = 560, height: int = 300) -> str | None:
+    """Mean estimate against mean true BMI per decile, with the identity line: a picture of regression to the
+    mean. Plain SVG (no plotting library needed); None when the report has no deciles."""
+    deciles = [d for d in (_get(report, "bmi_calibration", "deciles") or []) if isinstance(d, dict)
+               and isinstance(d.get("true_mean"), (int, float)) and isinstance(d.get("pred_mean"), (int, float))]
+    if not deciles:
+        return None
+    lo = math.floor(min(min(d["true_mean"], d["pred_mean"]) for d in deciles) / 5) * 5
+    hi = math.ceil(max(max(d["true_mean"], d["pred_mean"]) for d in deciles) / 5) * 5
+    pad = 50
+
+    def x(v):
+        return pad + (v - lo) / (hi - lo) * (width - 2 * pad)
+
+    def y(v):
+        return height - pad + 10 - (v - lo) / (hi - lo) * (height - 2 * pad)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+             f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
+             f'<line x1="{x(lo):.1f}" y1="{y(lo):.1f}" x2="{x(hi):.1f}" y2="{y(hi):.1f}" stroke="#999" '
+             'stroke-dasharray="4 4"/>']
+    for tick in range(lo, hi + 1, 5):
+        parts.append(f'<text x="{x(tick):.1f}" y="{height - 18}" text-anchor="middle">{tick}</text>')
+        parts.append(f'<text x="{pad - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick}</text>')
+    points = " ".join(f"{x(d['true_mean']):.1f},{y(d['pred_mean']):.1f}" for d in deciles)
+    parts.append(f'<polyline points="{points}" fill="none" stroke="#3b5bdb" stroke-width="2"/>')
+    parts += [f'<circle cx="{x(d["true_mean"]):.1f}" cy="{y(d["pred_mean"]):.1f}" r="4" fill="#3b5bdb"/>'
+              for d in deciles]
+    parts.append(f'<text x="{width / 2}" y="{height - 2}" text-anchor="middle">mean true BMI of each decile</text>')
+    parts.append(f'<text x="14" y="{height / 2}" text-anchor="middle" transform="rotate(-90 14 {height / 2})">'
+                 'mean estimate</text>')
+    parts.append(f'<text x="{pad}" y="18">BMI estimate per true-BMI decile (dashed: no bias)</text></svg>')
+    return "\n".join(parts) + "\n"
+
+
+def before_after_table(before: dict | None, after: dict | None, before_rob: dict | None,
+                       after_rob: dict | None) -> str:
+    """The headline figures of the previous model and this one, side by side (evaluate and robustness JSON)."""
+    rows = []
+
+    def add(label, old, new, **fmt):
+        rows.append(f"| {label} | {_num(old, **fmt)} | {_num(new, **fmt)} |")
+
+    for label, path, fmt in [
+        ("bmi-reddit test: BMI Pearson r", ("bmi-reddit", "bmi", "pearson_r"), {"digits": 3}),
+        ("bmi-reddit test: BMI MAE", ("bmi-reddit", "bmi", "mae"), {}),
+        ("bmi-reddit test: BMI change slope (same person)", ("bmi-reddit", "bmi_change", "slope"), {}),
+        ("bmi-reddit test: BMI change right sign", ("bmi-reddit", "bmi_change", "right_sign"),
+         {"digits": 3, "percent": True}),
+        ("UTKFace test: bracket exact", ("age-utkface", "bracket", "exact"), {"digits": 3, "percent": True}),
+        ("UTKFace test: bracket ±1", ("age-utkface", "bracket", "one_off"), {"digits": 3, "percent": True}),
+    ]:
+        add(label, _get(before, *path), _get(after, *path), **fmt)
+    for source, variant, field, fmt in [
+        ("bmi-reddit", "box_cut", "bmi_shift", {"sign": True}), ("bmi-reddit", "box_cut", "bmi_r", {"digits": 3}),
+        ("bmi-reddit", "tight_cut", "bmi_shift", {"sign": True}), ("bmi-reddit", "tight_cut", "bmi_r", {"digits": 3}),
+        ("age-utkface", "canvas_flat", "age_shift", {"sign": True, "digits": 1}),
+        ("age-utkface", "canvas_flat", "bracket_agreement", {"digits": 3, "percent": True}),
+    ]:
+        path = ("table", source, variant, field)
+        add(f"{source} {variant}: {field.replace('_', ' ')}", _get(before_rob, *path), _get(after_rob, *path), **fmt)
+    rows.append(f"| robustness targets missed | {len(targets_missed(before_rob)) if before_rob else DASH} "
+                f"| {len(targets_missed(after_rob)) if after_rob else DASH} |")
+    return "| figure | previous model | this model |\n|---|---|---|\n" + "\n".join(rows)

@@ -1,0 +1,222 @@
+"""Does the same face get the same answer? Re-frame, recolour and compress each test photo, run the full app
+path (images -> detect -> crop -> model) on every variant, and compare with the untouched photo.
+
+    python -m training.robustness --model PATH_OR_REPO --data FOLDER... --split test [--max-per-source 600]
+
+Per variant and source: faces found (share of the faces found in the untouched photo), mean BMI shift from the
+untouched photo, Pearson r and MAE against the labels, bracket agreement with the untouched photo, bracket
+exact accuracy, and mean age shift in years; then each target (ROBUSTNESS_TARGETS) as met or not. Prints one
+JSON object (and a table on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
+from tqdm import tqdm
+
+from facebmi.images import ImageError, load_image
+from facebmi.predictor import FaceResult, Predictor
+from facebmi.report import largest_face_index
+from training.sources import read_folder
+from training.splits import split_of
+
+# What "the same answer" means, per variant (issue 8): |mean BMI shift|, loss of Pearson r, bracket agreement
+# with the untouched photo, |mean age shift| in years, faces found relative to the untouched photo.
+ROBUSTNESS_TARGETS = {"bmi_shift": 0.5, "r_drop": 0.03, "r_drop_tight": 0.06, "bracket_agreement": 0.90,
+                      "age_shift": 1.5, "found": 0.97}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    describe: str
+    make: Callable[[Image.Image, tuple], Image.Image]  # (photo, main face box) -> re-framed photo
+
+
+def _cut(photo: Image.Image, box, left=0.0, top=0.0, right=0.0, bottom=0.0) -> Image.Image:
+    """The photo cut at the face's box, each side moved inward by a fraction of the box's size."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    return photo.crop((round(x0 + left * w), round(y0 + top * h), round(x1 - right * w), round(y1 - bottom * h)))
+
+
+def _on_canvas(photo: Image.Image, background: Image.Image) -> Image.Image:
+    canvas = background.copy()
+    canvas.paste(photo, ((canvas.width - photo.width) // 2, (canvas.height - photo.height) // 2))
+    return canvas
+
+
+def _canvas_size(photo: Image.Image) -> tuple[int, int]:
+    return round(photo.width * 1.6), round(photo.height * 1.6)
+
+
+def _jpeg(photo: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=quality)
+    return Image.open(buffer).convert("RGB")
+
+
+def _face_width(photo: Image.Image, box, width: float) -> Image.Image:
+    scale = min(1.0, width / max(1.0, box[2] - box[0]))
+    return photo.resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))), Image.LANCZOS)
+
+
+VARIANTS = (
+    Variant("original", "the photo as it is", lambda p, b: p),
+    Variant("box_cut", "cut at the detected box (ID photo, avatar)", lambda p, b: _cut(p, b)),
+    Variant("tight_cut", "cut inside the box: forehead and chin off (15% top, 10% bottom, 5% sides)",
+            lambda p, b: _cut(p, b, 0.05, 0.15, 0.05, 0.10)),
+    Variant("canvas_flat", "centred on a flat grey canvas 1.6x its size",
+            lambda p, b: _on_canvas(p, Image.new("RGB", _canvas_size(p), (200, 200, 200)))),
+    Variant("canvas_blur", "centred on a blurred, enlarged copy of itself 1.6x its size",
+            lambda p, b: _on_canvas(p, p.resize(_canvas_size(p)).filter(ImageFilter.GaussianBlur(12)))),
+    Variant("rotate15", "rotated 15 degrees, black corners", lambda p, b: p.rotate(15, Image.BICUBIC, expand=True)),
+    Variant("grayscale", "black and white", lambda p, b: ImageOps.grayscale(p).convert("RGB")),
+    Variant("jpeg20", "JPEG quality 20", lambda p, b: _jpeg(p, 20)),
+    Variant("face40", "downscaled so the face is 40 px wide", lambda p, b: _face_width(p, b, 40)),
+    Variant("mirror", "mirrored left to right", lambda p, b: ImageOps.mirror(p)),
+)
+
+
+def sample_rows(folder: Path, split: str | None, max_rows: int | None, seed: int):
+    rows = read_folder(folder)
+    if split:
+        rows = [r for r in rows if split_of(r.group) == split]
+    if max_rows and len(rows) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(rows), max_rows, replace=False))
+        rows = [rows[i] for i in keep]
+    return rows
+
+
+def run_variants(predictor: Predictor, rows, variants=VARIANTS, progress: bool = True) -> list[dict]:
+    """For each row whose untouched photo has a face: {variant name: the largest face's result or None}."""
+    results = []
+    for row in tqdm(rows, desc=rows[0].source if rows else "", file=sys.stderr, disable=not progress):
+        try:
+            photo = load_image(row.path)
+        except ImageError:
+            continue
+        base = _main(predictor.predict(photo))
+        if base is None:
+            continue
+        outcome = {"original": base}
+        for variant in variants:
+            if variant.name != "original":
+                outcome[variant.name] = _main(predictor.predict(variant.make(photo, base.box)))
+        results.append({"row": row, "faces": outcome})
+    return results
+
+
+def _main(faces: list[FaceResult]) -> FaceResult | None:
+    i = largest_face_index(faces)
+    return None if i is None else faces[i]
+
+
+def summarise(results: list[dict], variant: str) -> dict:
+    """The figures of one variant over one source's results."""
+    both = [(r["row"], r["faces"]["original"], r["faces"][variant]) for r in results
+            if r["faces"].get(variant) is not None]
+    out = {"n": len(results), "found": len(both) / len(results) if results else None}
+    if not both:
+        return out
+    with_bmi = [(row, o, v) for row, o, v in both if row.bmi is not None]
+    if with_bmi:
+        true = np.array([row.bmi for row, _, _ in with_bmi])
+        pred = np.array([v.bmi for _, _, v in with_bmi])
+        out["bmi_shift"] = float(np.mean([v.bmi - o.bmi for _, o, v in with_bmi]))
+        out["bmi_r"] = float(np.corrcoef(true, pred)[0, 1]) if len(true) > 2 and pred.std() > 0 else None
+        out["bmi_mae"] = float(np.abs(pred - true).mean())
+    out["bracket_agreement"] = float(np.mean([o.age_bracket == v.age_bracket for _, o, v in both]))
+    with_bracket = [(row, v) for row, _, v in both if row.bracket is not None]
+    if with_bracket:
+        out["bracket_exact"] = float(np.mean([v.age_bracket == row.bracket for row, v in with_bracket]))
+    out["age_shift"] = float(np.mean([v.age_years - o.age_years for _, o, v in both]))
+    return out
+
+
+def check_targets(table: dict, targets: dict = ROBUSTNESS_TARGETS) -> list[str]:
+    """Each target missed, as a sentence; an empty list when every variant of every source meets them all."""
+    missed = []
+    for source, variants in table.items():
+        original = variants["original"]
+        for name, figures in variants.items():
+            if name == "original":
+                continue
+            where = f"{source} {name}"
+            if figures.get("found") is not None and figures["found"] < targets["found"]:
+                missed.append(f"{where}: faces found {figures['found']:.1%} < {targets['found']:.0%}")
+            if "bmi_shift" in figures and abs(figures["bmi_shift"]) > targets["bmi_shift"]:
+                missed.append(f"{where}: mean BMI shift {figures['bmi_shift']:+.2f} beyond ±{targets['bmi_shift']}")
+            if figures.get("bmi_r") is not None and original.get("bmi_r") is not None:
+                limit = targets["r_drop_tight" if name == "tight_cut" else "r_drop"]
+                if original["bmi_r"] - figures["bmi_r"] > limit:
+                    missed.append(f"{where}: Pearson r {figures['bmi_r']:.3f}, more than {limit} below "
+                                  f"{original['bmi_r']:.3f}")
+            if figures.get("bracket_agreement") is not None and figures["bracket_agreement"] < targets["bracket_agreement"]:
+                missed.append(f"{where}: bracket agreement {figures['bracket_agreement']:.1%} < "
+                              f"{targets['bracket_agreement']:.0%}")
+            if "age_shift" in figures and abs(figures["age_shift"]) > targets["age_shift"]:
+                missed.append(f"{where}: mean age shift {figures['age_shift']:+.2f} y beyond ±{targets['age_shift']}")
+    return missed
+
+
+def format_table(table: dict) -> str:
+    lines = [f"{'source':<20} {'variant':<12} {'n':>5} {'found':>6} {'BMI shift':>9} {'r':>6} {'MAE':>5} "
+             f"{'agree':>6} {'exact':>6} {'age shift':>9}"]
+
+    def num(value, fmt):
+        return format(value, fmt) if value is not None else "-"
+
+    for source, variants in table.items():
+        for name, f in variants.items():
+            lines.append(f"{source:<20} {name:<12} {f['n']:>5} {num(f.get('found'), '6.1%')} "
+                         f"{num(f.get('bmi_shift'), '+9.2f')} {num(f.get('bmi_r'), '6.3f')} "
+                         f"{num(f.get('bmi_mae'), '5.2f')} {num(f.get('bracket_agreement'), '6.1%')} "
+                         f"{num(f.get('bracket_exact'), '6.1%')} {num(f.get('age_shift'), '+9.2f')}")
+    return "\n".join(lines)
+
+
+def robustness(predictor: Predictor, folders: list[Path], split: str | None, max_rows: int | None,
+               seed: int = 0, progress: bool = True) -> dict:
+    table = {}
+    for folder in folders:
+        results = run_variants(predictor, sample_rows(folder, split, max_rows, seed), progress=progress)
+        table[folder.name] = {v.name: summarise(results, v.name) for v in VARIANTS}
+    return {"split": split or "all", "max_per_source": max_rows, "seed": seed,
+            "variants": {v.name: v.describe for v in VARIANTS}, "targets": ROBUSTNESS_TARGETS,
+            "table": table, "targets_missed": check_targets(table)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="model folder or Hub repo id (default: the embedded model)")
+    parser.add_argument("--revision", default=None)
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="labelled folder(s)")
+    parser.add_argument("--split", choices=["train", "validation", "test"], default=None)
+    parser.add_argument("--max-per-source", type=int, default=600,
+                        help="a seeded random sample of at most this many photos per folder (0: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    predictor = Predictor.from_pretrained(args.model, revision=args.revision, device=args.device)
+    report = robustness(predictor, args.data, args.split, args.max_per_source or None, args.seed)
+    print(format_table(report["table"]), file=sys.stderr)
+    print("\n".join(["targets missed:", *report["targets_missed"]] if report["targets_missed"]
+                    else ["every target met"]), file=sys.stderr)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
