@@ -145,7 +145,102 @@ def test_many_faces_are_all_found_each_in_its_own_place(predictor, astronaut, up
     assert len(cells) == 6
 
 
-def _png(image: Image.Image) -> bytes:
+def _png(image: Image.Image, **kwargs) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", **kwargs)
     return buffer.getvalue()
+
+
+# --- hostile and unusual files (issue 12) ---
+
+def _png_chunks(data: bytes) -> list[bytes]:
+    chunks, i = [], 8
+    while i < len(data):
+        n = struct.unpack(">I", data[i:i + 4])[0]
+        chunks.append(data[i:i + 12 + n])
+        i += 12 + n
+    return chunks
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+BIG_TEXT = zlib.compress(b"a" * (2 << 20), 9)  # 2 KB that inflate to 2 MB: over Pillow's 1 MB per chunk
+TEXT_BOMBS = {
+    "zTXt": _chunk(b"zTXt", b"Comment\x00\x00" + BIG_TEXT),
+    "iTXt": _chunk(b"iTXt", b"Comment\x00\x01\x00\x00\x00" + BIG_TEXT),
+    "70 MB of tEXt": b"".join(_chunk(b"tEXt", b"k%d\x00" % i + b"x" * (1 << 20)) for i in range(70)),
+}
+
+
+@pytest.mark.parametrize("where", ["before the image data", "after the image data"])
+@pytest.mark.parametrize("bomb", list(TEXT_BOMBS))
+def test_png_text_metadata_bomb_is_refused_as_metadata(astronaut, bomb, where):
+    head, *rest, end = _png_chunks(_png(astronaut))
+    middle = [TEXT_BOMBS[bomb], *rest] if where.startswith("before") else [*rest, TEXT_BOMBS[bomb]]
+    data = b"\x89PNG\r\n\x1a\n" + head + b"".join(middle) + end
+    with pytest.raises(ImageError, match="more metadata .* than we read safely"):
+        load_image(data)
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_jpeg_declaring_more_pixels_than_its_data_holds_is_damaged(astronaut, progressive):
+    data = bytearray(_jpeg_bytes(astronaut, progressive=progressive))
+    sof = data.find(b"\xff\xc2" if progressive else b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", 6000, 6000)  # height, width: the data fills 512x512
+    with pytest.raises(ImageError, match="damaged: its header declares 6000x6000 pixels"):
+        load_image(bytes(data))
+
+
+def test_float_image_with_nan_or_infinity_is_refused(astronaut):
+    values = np.asarray(astronaut, dtype=np.float32) / 255
+    for bad in (np.nan, np.inf, -np.inf):
+        spoilt = values.copy()
+        spoilt[100, 100, 0] = bad
+        with pytest.raises(ImageError, match="not numbers"):
+            load_image(spoilt)
+    with pytest.raises(ImageError, match="negative pixel values"):
+        load_image(values - 0.5)
+
+
+@pytest.mark.parametrize("top", [1.6, 255.0, 4000.0])
+def test_float_image_above_1_is_scaled_by_its_maximum(predictor, astronaut, top):
+    values = np.asarray(astronaut, dtype=np.float32) / 255 * top  # HDR highlights, 0-255 data, raw sensor
+    buffer = io.BytesIO()
+    Image.fromarray(values[..., 1], mode="F").save(buffer, format="TIFF")  # a float TIFF, as cameras' tools write
+    for source in (values, buffer.getvalue()):
+        picture = load_image(source)
+        assert np.asarray(picture).max() == 255, "the brightest value is not white"
+        _assert_one_face(predictor, source, astronaut.size)
+
+
+def test_32_bit_integer_image_beyond_16_bits_is_scaled_by_its_maximum(predictor, astronaut):
+    gray = np.asarray(astronaut.convert("L"), dtype=np.int32) * 65793  # 24-bit values in int32
+    buffer = io.BytesIO()
+    Image.fromarray(gray, mode="I").save(buffer, format="TIFF")
+    assert Image.open(io.BytesIO(buffer.getvalue())).mode == "I"
+    for source in (gray, buffer.getvalue()):
+        assert np.asarray(load_image(source)).max() == 255
+        _assert_one_face(predictor, source, astronaut.size)
+
+
+def test_tiff_that_pillow_cannot_decode_is_named_as_such(astronaut):
+    tifffile = pytest.importorskip("tifffile")
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.asarray(astronaut, dtype=np.float32) / 255)  # float RGB: Pillow has no mode for it
+    with pytest.raises(ImageError, match="this TIFF stores its pixels in a way we cannot read"):
+        load_image(buffer.getvalue())
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_shown_upright(astronaut, orientation):
+    from PIL import ImageOps
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _png(astronaut.crop((0, 0, 512, 300)), exif=exif.tobytes())  # not square: turns change the size
+    expected = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    picture = load_image(data)
+    assert picture.size == expected.size and np.array_equal(np.asarray(picture), np.asarray(expected))
+    assert load_image(picture) is picture, "loading the upright picture again turned it again"
