@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from facebmi.gpu import gpu_decorator  # first: on ZeroGPU `spaces` must load before torch
@@ -25,36 +24,19 @@ from facebmi.loading import ModelLoadError
 from facebmi.predictor import Predictor
 from facebmi.report import (TABLE_HEADERS, analysis_json, interval_level, largest_face_index, result_from_dict,
                             table_rows)
+from facebmi.photo_requests import screen_photo_requests, sentence, take_upload_paths, user_error
+from facebmi.uploads import TempFolder, interrupt_on_sigterm, remove_at_exit_if_new, save_result_png
+from facebmi.webguard import launch_options
 
 MAX_FACES = 30  # faces analysed per photo, largest first: a crowd shot stays quick and its labels readable
 DISPLAY_MAX_SIDE = 1600  # the annotated image is shrunk to this; boxes in the JSON stay in original pixels
-CACHE_CLEANUP = (300, 600)  # every 5 min delete uploads and outputs older than 10 min (and all at exit)
+MAX_UPLOAD_BYTES = 50 * 2**20  # Gradio's limit on uploads, which we apply to photos sent as data: URLs too
+DELETE_AFTER = 600  # seconds: the longest a temporary copy of a photo stays on the server (FACEBMI_DELETE_AFTER)
 NO_FACE_HELP = ("No face found. What helps: one frontal, well-lit face, not too small in the frame "
                 "(crop the photo around the person), no sunglasses or strong blur.")
 
 
-def with_clear_upload_errors(photo: gr.Image) -> gr.Image:
-    """Make the image input answer an unreadable upload with a clear message instead of a generic error.
-
-    gr.Image opens every upload with Pillow before our function runs; a non-image fails there. (Wrapping the
-    instance, not subclassing: a gr.Image subclass makes Gradio write an app.pyi stub beside this file.)
-    """
-    gradio_preprocess = photo.preprocess
-
-    def preprocess(payload):
-        try:
-            return gradio_preprocess(payload)
-        except Image.DecompressionBombError:
-            raise gr.Error("The image has too many pixels to open safely: resize it and try again.") from None
-        except (OSError, ValueError, SyntaxError):  # Pillow's "cannot identify image file" is an OSError
-            raise gr.Error("That file is not an image we can read. Use a JPEG, PNG, WebP, GIF, BMP or "
-                           "TIFF photo.") from None
-
-    photo.preprocess = preprocess
-    return photo
-
-
-def describe_page(predictor: Predictor, source: str | None) -> str:
+def describe_page(predictor: Predictor, source: str | None, delete_after: float = DELETE_AFTER) -> str:
     level = interval_level(predictor.config)
     interval = (f"The range in brackets is a calibrated {level:.0%} interval: on held-out test photos the "
                 f"true BMI fell inside it for about {level:.0%} of faces, so for roughly "
@@ -75,23 +57,47 @@ children. The age bracket is the most probable of 8 groups, with its probability
 beards, glasses and camera distance all move the estimate; see the {card} for the data, accuracy per group
 and known failure modes. Do not use it to judge anyone's health, and only on photos of people who agree.
 
-**Privacy.** Photos are analysed in memory; nothing is saved or shared, and the server's temporary copies
-are deleted within {CACHE_CLEANUP[1] // 60} minutes.
+**Privacy.** {privacy_sentence(delete_after)}
 """
 
 
-def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = None,
-               max_faces: int = MAX_FACES) -> gr.Blocks:
+def privacy_sentence(delete_after: float = DELETE_AFTER) -> str:
+    """What happens to a photo, in the words the page and the README use; true of app.py's TempFolder."""
+    return ("Your photo is analysed in the server's memory and is never saved or shared. To show you the "
+            "result the server keeps two temporary files, the photo as sent and the picture with the boxes "
+            f"drawn; each is deleted at most {duration_words(delete_after)} after it was last used, and all "
+            "of them when the app stops.")
+
+
+def duration_words(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    whole = math.ceil(seconds)  # rounded up: the page promises an upper bound
+    return f"{whole} second{'s' if whole != 1 else ''}"
+
+
+def read_photo(photo_path: str, delete_after: float = DELETE_AFTER) -> Image.Image:
+    """The upload as an RGB picture, or a gr.Error for the person: unreadable, or already deleted."""
+    try:
+        with open(photo_path, "rb") as file:  # a file object: messages say "the upload", not a temp path
+            return load_image(file)
+    except FileNotFoundError:
+        raise user_error(f"The photo is no longer on the server (temporary copies are deleted within "
+                          f"{duration_words(delete_after)}): upload it again.") from None
+    except ImageError as err:
+        raise user_error(sentence(str(err))) from None
+
+
+def make_analyze(predictor: Predictor, results_folder: str | Path, max_faces: int = MAX_FACES,
+                 delete_after: float = DELETE_AFTER):
+    """The `/analyze` endpoint's function: photo path -> (annotated PNG's path, per-face results as JSON)."""
     level = interval_level(predictor.config)
 
     @gpu_decorator(duration=20)  # borrows a GPU per call on ZeroGPU Spaces; unchanged everywhere else
     def find_faces(photo_path: str):
         """The GPU part: read the photo, detect every face, keep the max_faces largest, run the model."""
-        try:
-            with open(photo_path, "rb") as file:  # a file object: messages say "the upload", not a temp path
-                picture = load_image(file)
-        except ImageError as err:
-            raise gr.Error(_sentence(str(err))) from None
+        picture = read_photo(photo_path, delete_after)
         detections = predictor.detector.detect(picture)
         kept = sorted(detections, key=lambda d: -d.area)[:max_faces]
         kept.sort(key=lambda d: -d.score)
@@ -100,7 +106,7 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
     def analyze(photo_path: str | None):
         """Photo -> (annotated image, per-face results as JSON). The public `/analyze` endpoint."""
         if photo_path is None:
-            raise gr.Error("No photo given: upload, paste or take one first.")
+            raise user_error("No photo given: upload, paste or take one first.")
         picture, results, found = find_faces(photo_path)
         if not results:
             message = NO_FACE_HELP
@@ -113,8 +119,14 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
         main = largest_face_index(results)
         image = annotate(picture, results, highlight=main if len(results) > 1 else None,
                          max_side=DISPLAY_MAX_SIDE)
-        return image, analysis_json(results, picture.size, found, level, message)
+        return save_result_png(image, results_folder), analysis_json(results, picture.size, found, level, message)
 
+    return analyze
+
+
+def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = None,
+               max_faces: int = MAX_FACES, delete_after: float = DELETE_AFTER,
+               max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
     def analyze_or_clear(photo_path: str | None):
         if photo_path is None:  # the photo was cleared: clear the outputs too, no error
             return None, None
@@ -133,20 +145,21 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
         number = evt.row_value[0] if evt.row_value else evt.index[0] + 1  # the 'face' column survives sorting
         results = [result_from_dict(f) for f in analysis["faces"]]
         index = min(max(int(number) - 1, 0), len(results) - 1)
-        picture = load_image(photo_path)
-        return (annotate(picture, results, highlight=index, max_side=DISPLAY_MAX_SIDE),
+        picture = read_photo(photo_path, delete_after)
+        return (save_result_png(annotate(picture, results, highlight=index, max_side=DISPLAY_MAX_SIDE),
+                                annotated.GRADIO_CACHE),
                 _bracket_chart(results, index))
 
-    with gr.Blocks(title="facebmi: BMI and age bracket from a face photo", delete_cache=CACHE_CLEANUP,
-                   analytics_enabled=False) as demo:
-        gr.Markdown(describe_page(predictor, source))
+    # No delete_cache: Gradio's clean-up misses data: URLs and SIGTERM; main() sweeps a folder of its own.
+    with gr.Blocks(title="facebmi: BMI and age bracket from a face photo", analytics_enabled=False) as demo:
+        gr.Markdown(describe_page(predictor, source, delete_after))
         with gr.Row(equal_height=True):
             with gr.Column():
-                photo = with_clear_upload_errors(gr.Image(
+                photo = take_upload_paths(gr.Image(
                     label="Photo", type="filepath", image_mode=None,  # the raw upload: EXIF and 16-bit kept
                     sources=["upload", "webcam", "clipboard"], elem_id="photo"))
                 run = gr.Button("Analyze", variant="primary")
-            annotated = gr.Image(label="Faces found", type="pil", format="png", interactive=False,
+            annotated = gr.Image(label="Faces found", type="filepath", format="png", interactive=False,
                                  elem_id="annotated")
         table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, label="Faces (click a row to chart it)",
                              elem_id="faces")
@@ -158,21 +171,20 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
                     analysis = gr.JSON(label="Results", elem_id="results")
             probs = gr.Label(label="Age bracket probabilities", num_top_classes=8, elem_id="probs")
 
+        # Results are written into Gradio's own upload folder, which it serves as they are (no copy, no hash).
+        analyze = make_analyze(predictor, annotated.GRADIO_CACHE, max_faces, delete_after)
         run.click(analyze, [photo], [annotated, analysis], api_name="analyze").success(
             show_table, [analysis], [table, probs], api_visibility="private")
         photo.change(analyze_or_clear, [photo], [annotated, analysis], api_visibility="private").success(
             show_table, [analysis], [table, probs], api_visibility="private")
         table.select(select_face, [photo, analysis], [annotated, probs], api_visibility="private")
+    screen_photo_requests(demo, photo, max_upload_bytes)
     return demo
 
 
 def _bracket_chart(results, index: int) -> gr.Label:
     face = results[index]
     return gr.Label(value=face.age_probs, label=f"Age bracket probabilities, face #{index + 1}")
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def write_examples(folder: Path) -> Path:
@@ -188,17 +200,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     args = parser.parse_args()
+    interrupt_on_sigterm()  # first: a TERM even during start-up ends in the clean-up below
+    delete_after = float(os.environ.get("FACEBMI_DELETE_AFTER", DELETE_AFTER))
+    parent = os.environ.get("GRADIO_TEMP_DIR") or None
+    temp = TempFolder(delete_after, parent=parent)
+    atexit.register(temp.close)
+    if parent:
+        remove_at_exit_if_new(Path(parent) / "vibe_edit_history")
+    # Everything Gradio writes (uploads, results, its copy of the example) goes into our folder. Set before
+    # any component is built: each reads it then.
+    os.environ["GRADIO_TEMP_DIR"] = str(temp.path / "gradio")
     source = os.environ.get("FACEBMI_MODEL") or None
     try:
         predictor = Predictor.from_pretrained(source)  # CUDA when present; loaded once for every request
     except ModelLoadError as err:
         raise SystemExit(f"facebmi app: {err}") from None
-    examples = write_examples(Path(tempfile.mkdtemp(prefix="facebmi-examples-")))
-    atexit.register(shutil.rmtree, examples, ignore_errors=True)
-    demo = build_demo(predictor, examples, source)
+    demo = build_demo(predictor, write_examples(temp.path / "examples"), source, delete_after=delete_after)
+    temp.protect_present_files()  # the example photo and Gradio's copy of it: kept until exit
+    temp.start()
     # A few requests at once: each already uses every core, more would only queue inside torch.
     demo.queue(default_concurrency_limit=int(os.environ.get("FACEBMI_CONCURRENCY", "2")), max_size=64)
-    demo.launch(share=args.share, max_file_size="50mb", footer_links=["api"])  # host/port: GRADIO_SERVER_*
+    # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
+    demo.launch(share=args.share, footer_links=["api"], **launch_options(MAX_UPLOAD_BYTES))
 
 
 if __name__ == "__main__":

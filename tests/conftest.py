@@ -75,7 +75,7 @@ def load_app_module():
     return app
 
 
-def serve(demo):
+def serve(demo, **launch_options):
     """Launch a Gradio app on a free loopback port without blocking; returns its URL."""
     import socket
 
@@ -83,7 +83,7 @@ def serve(demo):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options)
     return f"http://127.0.0.1:{port}/"
 
 
@@ -92,7 +92,7 @@ def app_url(predictor, tmp_path_factory):
     """app.py's Gradio app served for real on a free loopback port (one server for the session)."""
     app = load_app_module()
     demo = app.build_demo(predictor, app.write_examples(tmp_path_factory.mktemp("examples")))
-    url = serve(demo)
+    url = serve(demo, **app.launch_options(app.MAX_UPLOAD_BYTES))  # the limits python app.py runs with
     try:
         yield url
     finally:

@@ -62,7 +62,7 @@ def test_astronaut_gives_one_face_with_every_field_and_a_drawn_box(client, astro
 def test_non_image_gets_a_clear_error(client, tmp_path):
     path = tmp_path / "notes.jpg"
     path.write_text("hello, I am a text file with a .jpg name")
-    with pytest.raises(AppError, match="not an image we can read"):
+    with pytest.raises(AppError, match="not an image format we can read"):
         analyze(client, path)
 
 
@@ -174,3 +174,32 @@ def test_python_app_py_starts_on_the_configured_port_and_serves_the_api(tmp_path
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_identical_requests_at_once_each_get_a_whole_result_of_their_own(app_url, astronaut_file):
+    """Many people clicking the example photo at the same moment: identical outputs once shared one file,
+    rewritten while another response was still streaming it (a cut-off image for 1-5% of them)."""
+    import httpx
+
+    client = Client(app_url, verbose=False, download_files=False)  # the server's own paths and URLs
+    jobs = [client.submit(handle_file(str(astronaut_file)), api_name="/analyze") for _ in range(8)]
+    outputs = [job.result(timeout=300)[0] for job in jobs]
+    assert len({o["path"] for o in outputs}) == len(outputs), "two responses share one result file"
+    pixels = []
+    for output in outputs:
+        response = httpx.get(output["url"], timeout=60)
+        response.raise_for_status()
+        image = Image.open(io.BytesIO(response.content))
+        image.load()  # a cut-off PNG fails here
+        pixels.append(np.asarray(image.convert("RGB")))
+    assert all(np.array_equal(p, pixels[0]) for p in pixels), "identical requests drew different pictures"
+
+
+def test_photo_sent_as_a_data_url_keeps_to_the_upload_limit(client):
+    """A data: URL skipped the 50 MB limit that uploads have; now both are refused with the same words."""
+    import base64
+
+    over = base64.b64encode(bytes(50 * 2**20 + 65536)).decode()
+    with pytest.raises(AppError, match=r"over the 50 MB upload limit"):
+        client.predict({"path": None, "url": "data:image/png;base64," + over,
+                        "meta": {"_type": "gradio.FileData"}}, api_name="/analyze")
