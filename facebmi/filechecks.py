@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 from pathlib import Path
 
 FORMAT_NAMES = "JPEG, PNG, WebP, GIF, BMP or TIFF"
@@ -16,9 +17,9 @@ MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "
 def unreadable_message(source, name: str) -> str:
     """Why Pillow could not identify the file: a kind of image it cannot decode, or not an image at all."""
     kind = _sniff(source)
-    if kind == "TIFF":
-        return ("this TIFF stores its pixels in a way we cannot read (such as floating-point colour, or 16- or "
-                "64-bit floats): save it as an 8- or 16-bit TIFF, or as a PNG or JPEG, and try again")
+    if kind == "TIFF" and _tiff_has_float_samples(source):
+        return ("this TIFF stores floating-point pixels in a layout we cannot read (such as float colour, or 16- "
+                "or 64-bit floats): save it as an 8- or 16-bit TIFF, or as a PNG or JPEG, and try again")
     if kind:
         return (f"this {kind} file is damaged or uses a variant we cannot read: open it and save it again as a "
                 "JPEG or PNG, then try again")
@@ -26,20 +27,48 @@ def unreadable_message(source, name: str) -> str:
 
 
 def _sniff(source) -> str | None:
-    try:
-        if isinstance(source, Path):
-            with open(source, "rb") as file:
-                head = file.read(16)
-        else:
-            position = source.tell()
-            source.seek(0)
-            head = source.read(16)
-            source.seek(position)
-    except (OSError, AttributeError, ValueError):
-        return None
+    head = _read_at(source, 0, 16)
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WebP"
     return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+
+
+def _tiff_has_float_samples(source) -> bool:
+    """Whether the TIFF's first image declares SampleFormat 3 (IEEE float). False when that cannot be read."""
+    head = _read_at(source, 0, 8)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 8 or head[2:4] not in (b"*\x00", b"\x00*"):
+        return False  # BigTIFF and broken headers: not looked into
+    ifd = int.from_bytes(head[4:8], "little" if order == "<" else "big")
+    count_bytes = _read_at(source, ifd, 2)
+    if len(count_bytes) < 2:
+        return False
+    count = struct.unpack(order + "H", count_bytes)[0]
+    entries = _read_at(source, ifd + 2, 12 * min(count, 4096))
+    for i in range(0, len(entries) - 11, 12):
+        tag, kind, n = struct.unpack(order + "HHI", entries[i:i + 8])
+        if tag == 339 and kind == 3:  # SampleFormat, as SHORTs: inline when they fit in 4 bytes
+            field = entries[i + 8:i + 12]
+            values = field if n <= 2 else _read_at(source, struct.unpack(order + "I", field)[0], 2 * min(n, 64))
+            shorts = struct.unpack(order + "H" * (len(values) // 2), values[:len(values) // 2 * 2])
+            return 3 in shorts[:n]
+    return False
+
+
+def _read_at(source, offset: int, size: int) -> bytes:
+    """Up to size bytes of a path or a seekable file object, from offset; the file object's position kept."""
+    try:
+        if isinstance(source, Path):
+            with open(source, "rb") as file:
+                file.seek(offset)
+                return file.read(size)
+        position = source.tell()
+        source.seek(offset)
+        data = source.read(size)
+        source.seek(position)
+        return data
+    except (OSError, AttributeError, ValueError):
+        return b""
 
 
 def value_problem(err: ValueError) -> str:

@@ -229,7 +229,7 @@ def test_tiff_that_pillow_cannot_decode_is_named_as_such(astronaut):
     tifffile = pytest.importorskip("tifffile")
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, np.asarray(astronaut, dtype=np.float32) / 255)  # float RGB: Pillow has no mode for it
-    with pytest.raises(ImageError, match="this TIFF stores its pixels in a way we cannot read"):
+    with pytest.raises(ImageError, match="this TIFF stores floating-point pixels in a layout we cannot read"):
         load_image(buffer.getvalue())
 
 
