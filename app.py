@@ -63,10 +63,10 @@ and known failure modes. Do not use it to judge anyone's health, and only on pho
 
 def privacy_sentence(delete_after: float = DELETE_AFTER) -> str:
     """What happens to a photo, in the words the page and the README use; true of app.py's TempFolder."""
-    return ("Your photo is analysed in the server's memory and is never saved or shared. To show you the "
-            "result the server keeps two temporary files, the photo as sent and the picture with the boxes "
-            f"drawn; each is deleted at most {duration_words(delete_after)} after it was last used, and all "
-            "of them when the app stops.")
+    return ("Your photo is analysed in the server's memory; it is not stored or shared. While you look at the "
+            "result the server holds temporary files: the photo as sent and each annotated picture. Every one "
+            f"is deleted at most {duration_words(delete_after)} after it was last used, and all of them when "
+            "the app stops.")
 
 
 def duration_words(seconds: float) -> str:

@@ -75,11 +75,11 @@ def load_app_module():
     return app
 
 
-def serve(demo, **launch_options):
+def serve(demo, queue_size: int | None = None, **launch_options):
     """Launch a Gradio app on a free loopback port without blocking; returns its URL."""
     import socket
 
-    demo.queue(default_concurrency_limit=2)
+    demo.queue(default_concurrency_limit=2, max_size=queue_size)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -203,3 +203,33 @@ def test_photo_sent_as_a_data_url_keeps_to_the_upload_limit(client):
     with pytest.raises(AppError, match=r"over the 50 MB upload limit"):
         client.predict({"path": None, "url": "data:image/png;base64," + over,
                         "meta": {"_type": "gradio.FileData"}}, api_name="/analyze")
+
+
+def test_a_full_queue_says_to_try_again_shortly(predictor, tmp_path, astronaut_file):
+    import concurrent.futures
+
+    import httpx
+
+    from conftest import load_app_module, serve
+
+    app = load_app_module()
+    demo = app.build_demo(predictor, app.write_examples(tmp_path / "examples"))
+    url = serve(demo, queue_size=1, **app.launch_options(app.MAX_UPLOAD_BYTES))
+    try:
+        data = [{"path": None, "url": "data:image/jpeg;base64," + _b64(astronaut_file),
+                 "meta": {"_type": "gradio.FileData"}}]
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:  # 12 at once: 2 run, 1 waits, the rest turned away
+            replies = list(pool.map(lambda _: httpx.post(url + "gradio_api/call/analyze", json={"data": data},
+                                                         timeout=60), range(12)))
+    finally:
+        demo.close()
+    busy = [r for r in replies if r.status_code == 503]
+    assert busy, f"the queue never filled: {[r.status_code for r in replies]}"
+    assert all(r.json()["detail"] == "The server is busy: every place in its queue is taken. "
+               "Try again in a few seconds." for r in busy), busy[0].text
+
+
+def _b64(path) -> str:
+    import base64
+
+    return base64.b64encode(path.read_bytes()).decode()
