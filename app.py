@@ -21,10 +21,10 @@ from PIL import Image
 from facebmi.draw import annotate
 from facebmi.images import ImageError, load_image
 from facebmi.loading import ModelLoadError
+from facebmi.photo_requests import screen_photo_requests, sentence, take_upload_paths, user_error
 from facebmi.predictor import Predictor
 from facebmi.report import (TABLE_HEADERS, analysis_json, interval_level, largest_face_index, result_from_dict,
                             table_rows)
-from facebmi.photo_requests import screen_photo_requests, sentence, take_upload_paths, user_error
 from facebmi.uploads import TempFolder, interrupt_on_sigterm, remove_at_exit_if_new, save_result_png
 from facebmi.webguard import launch_options
 
@@ -201,7 +201,7 @@ def main() -> None:
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     args = parser.parse_args()
     interrupt_on_sigterm()  # first: a TERM even during start-up ends in the clean-up below
-    delete_after = float(os.environ.get("FACEBMI_DELETE_AFTER", DELETE_AFTER))
+    delete_after = _seconds(os.environ.get("FACEBMI_DELETE_AFTER", str(DELETE_AFTER)), "FACEBMI_DELETE_AFTER")
     parent = os.environ.get("GRADIO_TEMP_DIR") or None
     temp = TempFolder(delete_after, parent=parent)
     atexit.register(temp.close)
@@ -222,6 +222,16 @@ def main() -> None:
     demo.queue(default_concurrency_limit=int(os.environ.get("FACEBMI_CONCURRENCY", "2")), max_size=64)
     # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
     demo.launch(share=args.share, footer_links=["api"], **launch_options(MAX_UPLOAD_BYTES))
+
+
+def _seconds(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise SystemExit(f"facebmi app: {name} must be a number of seconds above 0, not {text!r}")
+    return value
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ class TempFolder:
     """
 
     def __init__(self, keep_for: float, parent: str | Path | None = None, prefix: str = "facebmi-"):
+        if parent is not None:
+            Path(parent).mkdir(parents=True, exist_ok=True)  # as Gradio does for a GRADIO_TEMP_DIR not yet made
         self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         self.keep_for = float(keep_for)
         self.every = self.keep_for / 10
@@ -54,9 +56,8 @@ class TempFolder:
                 if path not in self._protected and _last_written(path) < oldest:
                     deleted += _remove(path, os.unlink)
             # An old empty folder only: a new one may be about to receive a file.
-            if (folder != str(self.path) and folder not in self._protected and not os.listdir(folder)
-                    and _last_written(folder) < oldest):
-                _remove(folder, os.rmdir)
+            if folder != str(self.path) and folder not in self._protected and _last_written(folder) < oldest:
+                _remove(folder, os.rmdir)  # fails, harmlessly, on a folder that still holds something
         return deleted
 
     def start(self) -> "TempFolder":
@@ -71,7 +72,10 @@ class TempFolder:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            self.sweep()
+            try:
+                self.sweep()
+            except OSError:  # e.g. the folder being removed at exit: the next sweep, if any, tries again
+                pass
 
 
 def _last_written(path: str) -> float:

@@ -133,3 +133,11 @@ def test_every_copy_goes_within_the_time_the_page_states(tmp_path, photo):
     finally:
         stop(proc)
     assert list(temp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten minutes"])
+def test_a_delete_after_that_is_not_a_positive_time_is_refused_at_start(tmp_path, value):
+    env = {**os.environ, "FACEBMI_DELETE_AFTER": value, "GRADIO_TEMP_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "FACEBMI_DELETE_AFTER must be a number of seconds above 0" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
