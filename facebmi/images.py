@@ -4,8 +4,9 @@ Accepts a path, bytes, a binary file object, a PIL image or a numpy array. Honou
 takes the first frame of an animation, and converts grayscale, palette, RGBA, CMYK and 16-bit/float
 images to RGB. Refuses non-images, damaged files and images over a pixel limit before decoding them.
 
-Memory: loading holds at most about 7 bytes per pixel at once (the decoded picture, up to 4 bytes a pixel,
-plus its 3-byte RGB copy; 280 MB at the 40-megapixel limit), whatever the file's size or pixel format.
+Memory: loading holds at most about 8 bytes per pixel at once, whatever the file's size or pixel format: the
+decoded picture (up to 4 bytes a pixel; Pillow keeps any colour pixel in 4) and its RGB copy (4), 320 MB at
+the 40-megapixel limit. 16-bit and float data are scaled a strip of rows at a time (facebmi/pixels.py).
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from .pixels import STRIP_PIXELS, PixelValueError, to_8_bit
 
 ImageInput = Union[str, Path, bytes, BinaryIO, Image.Image, np.ndarray]
 
-# 40 megapixels: above any phone camera, below what would exhaust memory in detection (a 40 MP RGB image
-# is 120 MB decoded). Larger inputs are refused with a message rather than decoded.
+# 40 megapixels: above any phone camera, below what would exhaust memory in detection (Pillow holds a 40 MP
+# RGB image in 160 MB). Larger inputs are refused with a message rather than decoded.
 MAX_PIXELS = 40_000_000
 
 # Only the photo formats we name. Pillow would also open EPS (through Ghostscript), PSD, ICO and a dozen
