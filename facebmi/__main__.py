@@ -1,4 +1,6 @@
-"""Batch command line: `python -m facebmi PHOTO_OR_FOLDER... [--json|--csv] [--model PATH_OR_REPO]`.
+"""Batch command line: `python -m facebmi PHOTO_OR_FOLDER... [--json|--csv] [--model PATH_OR_REPO]`, and
+`python -m facebmi --pair BEFORE [AFTER] [--json]` for the BMI change between two photos of one person (or one
+side-by-side progress picture).
 
 Results go to stdout (a table, JSON Lines with one object per image, or CSV with one row per face); the
 progress bar and problems go to stderr. A photo that cannot be read gets its own error entry and the batch
@@ -36,7 +38,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) for --model")
     parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    return parser.parse_args(argv)
+    parser.add_argument("--pair", action="store_true",
+                        help="before/after: PATHS are BEFORE AFTER (two photos of one person) or one side-by-side "
+                             "picture; prints each face and the BMI change with its interval")
+    parser.add_argument("--faces", type=int, nargs=2, metavar=("BEFORE_FACE", "AFTER_FACE"),
+                        help="with --pair: the face numbers to use (as the plain command numbers them)")
+    args = parser.parse_args(argv)
+    if args.pair and (len(args.paths) > 2 or args.csv):
+        parser.error("--pair takes BEFORE AFTER (or one side-by-side picture) and prints text or --json")
+    if args.faces and not args.pair:
+        parser.error("--faces goes with --pair")
+    return args
 
 
 def find_images(paths: list[str]) -> list[Path]:
@@ -81,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
+    if args.pair:
+        return run_pair(predictor, args)
     out = sys.stdout
     if args.csv:
         csv.DictWriter(out, fieldnames=CSV_FIELDS).writeheader()
@@ -101,6 +115,31 @@ def main(argv: list[str] | None = None) -> int:
     if processed == 0:
         print(f"none of the {len(images)} file(s) could be processed (see the errors above)", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_pair(predictor, args) -> int:
+    from .images import ImageError
+    from .pair import PairError, predict_pair
+    from .report import numbered_faces
+
+    before_face, after_face = args.faces or (None, None)
+    try:
+        pair, first, second = predict_pair(predictor, args.paths[0], args.paths[1] if len(args.paths) > 1 else None,
+                                           before_face, after_face)
+    except (ImageError, PairError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    faces = {"before": numbered_faces(first)[first.index(pair.before)],
+             "after": numbered_faces(second)[second.index(pair.after)]}
+    if args.json:
+        print(json.dumps({"paths": args.paths, **faces, "change": pair.change_dict()}))
+    else:
+        for name, face in faces.items():
+            interval = face["bmi_interval"]
+            detail = f" ({interval[0]:.0f}-{interval[1]:.0f})" if interval else ""
+            print(f"{name:<6}  face #{face['face']}  BMI {face['bmi']:.1f}{detail}  age {face['age_bracket']}")
+        print(f"change  {pair.change_text()}  (same person assumed)")
     return 0
 
 

@@ -100,6 +100,24 @@ class FaceAttributeEnsemble(nn.Module):
         return save_model(self, folder)
 
 
+def infer_outputs(model: nn.Module, x: torch.Tensor, with_features: bool = False):
+    """Inference outputs for normalised crops x: the model's own, or with config.flip_average the mean over
+    x and its mirror image (bracket probabilities averaged). with_features (a single network): also its pooled
+    features, averaged the same way, as (ModelOutput, features)."""
+    views = [x, x.flip(3)] if model.config.flip_average else [x]
+    outs = [model(v) for v in views]
+    probs = torch.stack([o.bracket_logits.float().softmax(1) for o in outs]).mean(0)
+    out = ModelOutput(
+        bmi=torch.stack([o.bmi for o in outs]).mean(0),
+        bracket_logits=probs.clamp_min(1e-12).log() if len(outs) > 1 else outs[0].bracket_logits,
+        age_years=torch.stack([o.age_years for o in outs]).mean(0),
+        embedding=torch.stack([o.embedding for o in outs]).mean(0),
+    )
+    if not with_features:
+        return out
+    return out, torch.stack([model.features(v) for v in views]).mean(0)
+
+
 def save_model(model: nn.Module, folder: str | Path) -> Path:
     """model.safetensors (float tensors stored as float16: half the size, no measurable change in outputs)
     and config.json."""

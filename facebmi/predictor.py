@@ -11,7 +11,7 @@ from .align import crop_faces, to_model_input
 from .detect import Detection, FaceDetector, box_area
 from .images import ImageInput, load_image
 from .labels import who_category
-from .model import FaceAttributeModel
+from .model import FaceAttributeModel, infer_outputs
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Predictor:
     def infer_crops(self, crops: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """uint8 crops (N, 3, S, S) from crop_faces -> BMI (N,), bracket probabilities (N, 8), age (N,)."""
         x = to_model_input(crops.to(self.device), self.config.crop).contiguous(memory_format=torch.channels_last)
-        out = self.model(x)
+        out = infer_outputs(self.model, x)
         return (out.bmi.float().cpu().numpy(), out.bracket_logits.float().softmax(1).cpu().numpy(),
                 out.age_years.float().cpu().numpy())
 

@@ -68,3 +68,27 @@ def test_embedded_default_model_is_trained_and_calibrated():
     assert config.bmi_interval_log_halfwidth > 0, "the shipped model must carry a calibrated BMI interval"
     assert config.training.get("validation"), "the shipped model records its validation metrics"
     assert (DEFAULT_MODEL_DIR / WEIGHTS_NAME).stat().st_size < 20_000_000
+
+
+def test_flip_averaging_gives_a_crop_and_its_mirror_the_same_answer():
+    import dataclasses
+
+    from facebmi.model import infer_outputs
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 3, 112, 112)
+    plain = load_model(None)  # the embedded model: trained weights, so not symmetric by construction
+    plain.config = dataclasses.replace(plain.config, flip_average=False)
+    with torch.inference_mode():
+        one, mirrored = infer_outputs(plain, x), infer_outputs(plain, x.flip(3))
+        plain.config = dataclasses.replace(plain.config, flip_average=True)
+        a, b = infer_outputs(plain, x), infer_outputs(plain, x.flip(3))
+    assert not torch.allclose(one.bmi, mirrored.bmi, atol=1e-3)  # the network alone differs for a mirror image
+    assert torch.allclose(a.bmi, b.bmi, atol=1e-3) and torch.allclose(a.bracket_logits, b.bracket_logits, atol=1e-3)
+    assert torch.allclose(a.bmi, (one.bmi + mirrored.bmi) / 2, atol=1e-3)
+
+
+def test_format_1_configs_do_not_flip_average():
+    old = {k: v for k, v in ModelConfig().to_dict().items() if k not in ("flip_average", "bmi_change_halfwidth")}
+    config = ModelConfig.from_dict({**old, "format_version": 1})
+    assert config.flip_average is False and ModelConfig().flip_average is True

@@ -27,7 +27,7 @@ from PIL import Image
 from facebmi.align import to_model_input
 from facebmi.config import ModelConfig
 from facebmi.labels import AGE_BRACKETS
-from facebmi.model import FaceAttributeModel
+from facebmi.model import FaceAttributeModel, infer_outputs
 from training.augment import reframe_crops
 from training.metrics import bmi_metrics, bracket_metrics, change_metrics
 from training.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
@@ -130,10 +130,12 @@ def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_featu
         crops = reframe_crops(faces.context[idx[i:i + batch]], model.config.crop, aug, gen)  # None: crop_faces' crop
         x = to_model_input(crops, model.config.crop).contiguous(
             memory_format=torch.channels_last)
-        out = model(x)
+        out = infer_outputs(model, x, with_features)  # as the app computes them (flip averaging included)
+        if with_features:
+            out, features = out
         values = (out.bmi, out.bracket_logits.softmax(1), out.age_years, out.embedding)
         if with_features:
-            values += (model.features(x),)
+            values += (features,)
         for k, v in zip(keys, values):
             parts[k].append(v.float().numpy())
     model.train()
