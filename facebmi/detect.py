@@ -44,29 +44,39 @@ class FaceDetector:
     def detect(self, image: Image.Image, max_side: int | None = None) -> list[Detection]:
         """All faces scoring at least spec.min_score, most confident first. No face: an empty list."""
         found = self._detect_once(image, max_side)
-        pad = round(self.spec.edge_pad * max(image.size))
-        if pad <= 0 or (found and not any(self._near_edge(d, image) for d in found)):
+        if self.spec.edge_pad <= 0 or (found and not any(self._near_edge(d, image) for d in found)):
             return found
-        padded = Image.new("RGB", (image.width + 2 * pad, image.height + 2 * pad), self.spec.edge_pad_color)
-        padded.paste(image, (pad, pad))
-        bordered = [self._shift(d, pad, image) for d in self._detect_once(padded, max_side)]
+        bordered = self._detect_bordered(image, self.spec.max_side if max_side is None else max_side)
         # The bordered copy is the better view of faces near the edge; a small face far from every edge may
         # only be found in the unpadded copy (it shrinks when the bordered copy is downscaled): keep those too.
         kept = [d for d in found if not self._near_edge(d, image) and all(_iou(d.box, b.box) < 0.3 for b in bordered)]
         return sorted(bordered + kept, key=lambda d: -d.score)
+
+    def _detect_bordered(self, image: Image.Image, max_side: int) -> list[Detection]:
+        """Detection on a copy with a plain border of spec.edge_pad x its longer side, in `image`'s pixels. The
+        photo is shrunk before the border is added, so a large photo is never copied at full size."""
+        scale = min(1.0, max_side / (max(image.size) * (1 + 2 * self.spec.edge_pad)))
+        small = image if scale == 1.0 else image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR,
+            reducing_gap=2.0)
+        pad = round(self.spec.edge_pad * max(small.size))
+        padded = Image.new("RGB", (small.width + 2 * pad, small.height + 2 * pad), self.spec.edge_pad_color)
+        padded.paste(small, (pad, pad))
+        sx, sy = image.width / small.width, image.height / small.height
+        found = []
+        for det in self._detect_once(padded, max(padded.size)):
+            x0, y0, x1, y1 = det.box
+            box = (max(0.0, (x0 - pad) * sx), max(0.0, (y0 - pad) * sy),
+                   min(float(image.width), (x1 - pad) * sx), min(float(image.height), (y1 - pad) * sy))
+            if box[2] > box[0] and box[3] > box[1]:  # a box wholly on the border is no face of the photo
+                found.append(Detection(box, det.score, (det.landmarks - pad) * (sx, sy)))
+        return found
 
     def _near_edge(self, det: Detection, image: Image.Image) -> bool:
         """The face's box, widened by spec.edge_margin of its size on every side, leaves the photo."""
         x0, y0, x1, y1 = det.box
         mx, my = (x1 - x0) * self.spec.edge_margin, (y1 - y0) * self.spec.edge_margin
         return x0 - mx < 0 or y0 - my < 0 or x1 + mx > image.width or y1 + my > image.height
-
-    @staticmethod
-    def _shift(det: Detection, pad: int, image: Image.Image) -> Detection:
-        """A detection on the bordered copy, in the original photo's pixels (the box clipped to the photo)."""
-        x0, y0, x1, y1 = (v - pad for v in det.box)
-        box = (max(0.0, x0), max(0.0, y0), min(float(image.width), x1), min(float(image.height), y1))
-        return Detection(box, det.score, det.landmarks - pad)
 
     def _detect_once(self, image: Image.Image, max_side: int | None) -> list[Detection]:
         max_side = self.spec.max_side if max_side is None else max_side

@@ -62,10 +62,11 @@ COMPARE = """
 import hashlib, json, os
 from datasets import Image, load_dataset, load_from_disk
 
-def rows(ds):  # every column as stored; images as the sha256 of their encoded bytes
+def rows(ds):  # every column as stored; images (the crop and its wider view) as the sha256 of their bytes
     out = []
-    for row in ds.cast_column("image", Image(decode=False)):
-        row["image"] = hashlib.sha256(row["image"]["bytes"]).hexdigest()
+    for row in ds.cast_column("image", Image(decode=False)).cast_column("context", Image(decode=False)):
+        for column in ("image", "context"):
+            row[column] = hashlib.sha256(row[column]["bytes"]).hexdigest()
         out.append(row)
     return out
 
