@@ -1,4 +1,5 @@
-"""facebmi web app: a Gradio page (and the `/analyze` API) over facebmi.Predictor. UI wiring only.
+"""facebmi web app: a Gradio page (and the `/analyze`, `/analyze_pair` and `/explain` API) over facebmi. UI
+wiring only.
 
     python app.py            # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT override)
     python app.py --share    # also a temporary public gradio.live link
@@ -18,13 +19,15 @@ import gradio as gr
 import pandas as pd
 from PIL import Image
 
-from facebmi.draw import annotate
+from facebmi.draw import annotate, pair_image
+from facebmi.explain import explain_faces, region_shares
 from facebmi.images import ImageError, load_image
 from facebmi.loading import ModelLoadError
+from facebmi.pair import PairError, predict_pair
 from facebmi.photo_requests import screen_photo_requests, sentence, take_upload_paths, user_error
 from facebmi.predictor import Predictor
-from facebmi.report import (TABLE_HEADERS, analysis_json, interval_level, largest_face_index, result_from_dict,
-                            table_rows)
+from facebmi.report import (TABLE_HEADERS, analysis_json, interval_level, largest_face_index, numbered_faces,
+                            result_from_dict, table_rows)
 from facebmi.uploads import TempFolder, interrupt_on_sigterm, remove_at_exit_if_new, save_result_png
 from facebmi.webguard import launch_options
 
@@ -124,6 +127,79 @@ def make_analyze(predictor: Predictor, results_folder: str | Path, max_faces: in
     return analyze
 
 
+PAIR_INTRO = """Two photos of **the same person** (assumed, not checked), or one side-by-side progress picture
+(left: before, right: after). With more than two faces in one picture, give the face numbers (as the Photo tab
+numbers them). The change comes with a calibrated interval: on held-out pairs of photos of one person the true
+change fell inside it for about that share of pairs. Each photo's own estimate is shown too."""
+
+
+def make_analyze_pair(predictor: Predictor, results_folder: str | Path, delete_after: float = DELETE_AFTER):
+    """The `/analyze_pair` endpoint: (before, after or None, before face #, after face #) -> (the labelled pair's
+    PNG path, JSON with both faces and change: {bmi_delta, bmi_delta_interval, level}, the change in words)."""
+
+    @gpu_decorator(duration=30)
+    def analyze_pair(before_path: str | None, after_path: str | None = None, before_face: float | None = None,
+                     after_face: float | None = None):
+        if before_path is None:
+            raise user_error("No before photo given: upload two photos of one person, or one side-by-side "
+                             "progress picture, first.")
+        before = read_photo(before_path, delete_after)
+        after = read_photo(after_path, delete_after) if after_path else None
+        try:
+            pair, first, second = predict_pair(predictor, before, after, _face_number(before_face),
+                                               _face_number(after_face))
+        except PairError as err:
+            raise user_error(sentence(str(err))) from None
+        words = f"{pair.change_text()}. Same person assumed."
+        result = {"before": numbered_faces(first)[first.index(pair.before)],
+                  "after": numbered_faces(second)[second.index(pair.after)],
+                  "change": pair.change_dict(), "message": words}
+        image = pair_image(before, after, pair, max_side=DISPLAY_MAX_SIDE)
+        return save_result_png(image, results_folder), result, f"**Change: {words}**"
+
+    return analyze_pair
+
+
+def make_explain(predictor: Predictor, results_folder: str | Path, delete_after: float = DELETE_AFTER):
+    """The `/explain` endpoint: (photo, face # or None for the largest) -> (the aligned face with its occlusion
+    map, JSON: the face, its BMI, and the share of the map in each part of the face)."""
+
+    @gpu_decorator(duration=30)
+    def explain(photo_path: str | None, face: float | None = None):
+        if photo_path is None:
+            raise user_error("No photo given: upload, paste or take one first.")
+        picture = read_photo(photo_path, delete_after)
+        results = predictor.predict(picture)
+        if not results:
+            raise user_error(NO_FACE_HELP)
+        number = _face_number(face)
+        if number is not None and not 1 <= number <= len(results):
+            raise user_error(f"There is no face #{number} in this photo (it has {len(results)}).")
+        index = number - 1 if number is not None else largest_face_index(results)
+        [explanation] = explain_faces(predictor, picture, [results[index]])
+        image = explanation.overlay().resize((336, 336), Image.BICUBIC)
+        return save_result_png(image, results_folder), {
+            "face": index + 1, "bmi": explanation.face.bmi,
+            "largest_effect_bmi": float(abs(explanation.heat).max()),
+            "regions": region_shares(explanation.heat),
+            "method": "occlusion: BMI minus BMI with a 16 px patch hidden, averaged per pixel"}
+
+    return explain
+
+
+def _face_number(value) -> int | None:
+    """A face number from the page or the API (None, '' or 0: not chosen)."""
+    if value in (None, "") or value == 0:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise user_error(f"A face number must be a whole number such as 1 or 2, not {value!r}.") from None
+    if not number.is_integer() or number < 1:
+        raise user_error(f"A face number must be a whole number such as 1 or 2, not {value!r}.")
+    return int(number)
+
+
 def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = None,
                max_faces: int = MAX_FACES, delete_after: float = DELETE_AFTER,
                max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
@@ -153,23 +229,53 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
     # No delete_cache: Gradio's clean-up misses data: URLs and SIGTERM; main() sweeps a folder of its own.
     with gr.Blocks(title="facebmi: BMI and age bracket from a face photo", analytics_enabled=False) as demo:
         gr.Markdown(describe_page(predictor, source, delete_after))
-        with gr.Row(equal_height=True):
-            with gr.Column():
-                photo = take_upload_paths(gr.Image(
-                    label="Photo", type="filepath", image_mode=None,  # the raw upload: EXIF and 16-bit kept
-                    sources=["upload", "webcam", "clipboard"], elem_id="photo"))
-                run = gr.Button("Analyze", variant="primary")
-            annotated = gr.Image(label="Faces found", type="filepath", format="png", interactive=False,
-                                 elem_id="annotated")
-        table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, label="Faces (click a row to chart it)",
-                             elem_id="faces")
-        with gr.Row():
-            with gr.Column():
-                gr.Examples(examples=[[str(examples_dir / "astronaut.jpg")]], inputs=[photo],
-                            label="Example: NASA astronaut portrait (public domain, from scikit-image)")
-                with gr.Accordion("Raw results (JSON, as the /analyze API returns them)", open=False):
-                    analysis = gr.JSON(label="Results", elem_id="results")
-            probs = gr.Label(label="Age bracket probabilities", num_top_classes=8, elem_id="probs")
+        with gr.Tab("Photo"):
+            with gr.Row(equal_height=True):
+                with gr.Column():
+                    photo = take_upload_paths(gr.Image(
+                        label="Photo", type="filepath", image_mode=None,  # the raw upload: EXIF and 16-bit kept
+                        sources=["upload", "webcam", "clipboard"], elem_id="photo"))
+                    run = gr.Button("Analyze", variant="primary")
+                annotated = gr.Image(label="Faces found", type="filepath", format="png", interactive=False,
+                                     elem_id="annotated")
+            table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, label="Faces (click a row to chart it)",
+                                 elem_id="faces")
+            with gr.Row():
+                with gr.Column():
+                    gr.Examples(examples=[[str(examples_dir / "astronaut.jpg")]], inputs=[photo],
+                                label="Example: NASA astronaut portrait (public domain, from scikit-image)")
+                    with gr.Accordion("Raw results (JSON, as the /analyze API returns them)", open=False):
+                        analysis = gr.JSON(label="Results", elem_id="results")
+                probs = gr.Label(label="Age bracket probabilities", num_top_classes=8, elem_id="probs")
+            with gr.Accordion("Where the model looked (BMI)", open=False):
+                gr.Markdown("Each part of the face is hidden in turn: **red** where hiding it lowers the BMI "
+                            "estimate (that part raised it), **blue** where hiding it raises it. The face "
+                            "number is the one on the photo; empty: the largest face.")
+                with gr.Row():
+                    explain_face = gr.Number(label="Face #", precision=0, minimum=0, elem_id="explain_face")
+                    explain_run = gr.Button("Show where it looked")
+                with gr.Row():
+                    explain_image = gr.Image(label="Aligned face and its map", type="filepath", format="png",
+                                             interactive=False, elem_id="explain_image")
+                    explain_json = gr.JSON(label="Share of the map per part of the face", elem_id="explain")
+            with gr.Tab("Before / after"):
+                gr.Markdown(PAIR_INTRO)
+                with gr.Row(equal_height=True):
+                    before = take_upload_paths(gr.Image(
+                        label="Before (or one side-by-side picture)", type="filepath", image_mode=None,
+                        sources=["upload", "webcam", "clipboard"], elem_id="before"))
+                    after = take_upload_paths(gr.Image(
+                        label="After (leave empty for a side-by-side picture)", type="filepath", image_mode=None,
+                        sources=["upload", "webcam", "clipboard"], elem_id="after"))
+                with gr.Row():
+                    before_face = gr.Number(label="Before face # (optional)", precision=0, minimum=0)
+                    after_face = gr.Number(label="After face # (optional)", precision=0, minimum=0)
+                    compare = gr.Button("Compare", variant="primary", elem_id="compare")
+                change_text = gr.Markdown(elem_id="change")
+                pair_annotated = gr.Image(label="Before and after", type="filepath", format="png",
+                                          interactive=False, elem_id="pair_annotated")
+                with gr.Accordion("Raw results (JSON, as the /analyze_pair API returns them)", open=False):
+                    pair_json = gr.JSON(label="Pair", elem_id="pair_results")
 
         # Results are written into Gradio's own upload folder, which it serves as they are (no copy, no hash).
         analyze = make_analyze(predictor, annotated.GRADIO_CACHE, max_faces, delete_after)
@@ -178,7 +284,12 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
         photo.change(analyze_or_clear, [photo], [annotated, analysis], api_visibility="private").success(
             show_table, [analysis], [table, probs], api_visibility="private")
         table.select(select_face, [photo, analysis], [annotated, probs], api_visibility="private")
-    screen_photo_requests(demo, photo, max_upload_bytes)
+        explain = make_explain(predictor, annotated.GRADIO_CACHE, delete_after)
+        explain_run.click(explain, [photo, explain_face], [explain_image, explain_json], api_name="explain")
+        analyze_pair = make_analyze_pair(predictor, annotated.GRADIO_CACHE, delete_after)
+        compare.click(analyze_pair, [before, after, before_face, after_face], [pair_annotated, pair_json, change_text],
+                      api_name="analyze_pair")
+    screen_photo_requests(demo, [photo, before, after], max_upload_bytes, optional=(after,))
     return demo
 
 

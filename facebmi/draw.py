@@ -8,7 +8,7 @@ from __future__ import annotations
 from PIL import Image, ImageDraw, ImageFont
 
 from .predictor import FaceResult
-from .report import face_label
+from .report import face_label, interval_text
 
 BOX_COLOUR = (255, 200, 0)  # amber: stands out from skin, sky and foliage
 HIGHLIGHT_COLOUR = (0, 220, 255)  # the selected face
@@ -19,11 +19,11 @@ MIN_FONT_PX = 10  # smallest legible size; labels on tiny images shrink to this,
 
 
 def annotate(image: Image.Image, results: list[FaceResult], highlight: int | None = None,
-             max_side: int | None = None) -> Image.Image:
+             max_side: int | None = None, texts: list[str] | None = None) -> Image.Image:
     """A copy of `image` (RGB) with each face boxed and labelled '#n BMI b (lo-hi) · bracket'.
 
     highlight: index of a face to draw in a different colour. max_side: shrink the copy first so its longer
-    side is at most this (boxes are scaled to match); None keeps the full size.
+    side is at most this (boxes are scaled to match); None keeps the full size. texts: other label text per face.
     """
     canvas = image if image.mode == "RGB" else image.convert("RGB")
     scale = 1.0
@@ -50,7 +50,7 @@ def annotate(image: Image.Image, results: list[FaceResult], highlight: int | Non
         draw.rectangle((x0, y0, x1, y1), outline=SHADOW_COLOUR, width=line + 2)
         draw.rectangle((x0 + 1, y0 + 1, x1 - 1, y1 - 1) if x1 - x0 > 2 and y1 - y0 > 2 else (x0, y0, x1, y1),
                        outline=colour, width=line)
-        text = face_label(result, i + 1)
+        text = texts[i] if texts is not None else face_label(result, i + 1)
         font = _fitting_font(draw, text, font_px, w)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         pad = max(2, font.size // 4)
@@ -82,3 +82,29 @@ def _fitting_font(draw: ImageDraw.ImageDraw, text: str, size: int, max_width: in
         if right - left + size // 2 + 4 <= max_width or size <= MIN_FONT_PX:
             return font
         size = max(MIN_FONT_PX, int(size * 0.85))
+
+
+def pair_image(before: Image.Image, after: Image.Image | None, pair, max_side: int | None = None) -> Image.Image:
+    """The before/after picture with both faces labelled 'before · BMI 31.2 (27-36)' and 'after · ...': one
+    side-by-side picture annotated in place, or two photos annotated and set side by side at one height."""
+    def label(name, face):
+        interval = interval_text(face)
+        return f"{name} · BMI {face.bmi:.1f}" + (f" ({interval})" if interval else "")
+
+    if after is None:
+        return annotate(before, [pair.before, pair.after], max_side=max_side,
+                        texts=[label("before", pair.before), label("after", pair.after)])
+    height = min(before.height, after.height, max_side or 10**9)
+    halves = []
+    for picture, face, name in ((before, pair.before, "before"), (after, pair.after, "after")):
+        drawn = annotate(picture, [face], texts=[label(name, face)])
+        halves.append(drawn.resize((max(1, round(drawn.width * height / drawn.height)), height), Image.LANCZOS))
+    gap = max(4, height // 100)
+    canvas = Image.new("RGB", (halves[0].width + gap + halves[1].width, height), (255, 255, 255))
+    canvas.paste(halves[0], (0, 0))
+    canvas.paste(halves[1], (halves[0].width + gap, 0))
+    if max_side is not None and max(canvas.size) > max_side:
+        scale = max_side / max(canvas.size)
+        canvas = canvas.resize((max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale))),
+                               Image.LANCZOS)
+    return canvas

@@ -32,25 +32,30 @@ def take_upload_paths(photo: gr.Image) -> gr.Image:
     return photo
 
 
-def screen_photo_requests(demo: gr.Blocks, photo: gr.Image, max_bytes: int) -> None:
+def screen_photo_requests(demo: gr.Blocks, photos: list[gr.Image], max_bytes: int,
+                          optional: tuple[gr.Image, ...] = ()) -> None:
     """Check every request's photo before Gradio does, so a bad one gets a sentence, not a generic error.
 
     Gradio validates an API payload before any function of ours runs: a wrong JSON type, a path or a URL gets
     "upstream app raised an exception"; a data: URL is decoded with no size limit into a file nobody deletes;
     a file object without its "meta" field skips the check that the file was uploaded at all. Wrapping the
-    demo's preprocess_data (the one step every event's inputs pass) puts our checks first.
+    demo's preprocess_data (the one step every event's inputs pass) puts our checks first. `optional`: those
+    of the photos a request may leave out (the pair tab's second photo).
     """
     gradio_preprocess_data = demo.preprocess_data
-    uploads = Path(photo.GRADIO_CACHE).resolve()
+    uploads = Path(photos[0].GRADIO_CACHE).resolve()
 
     async def preprocess_data(block_fn, inputs, state, explicit_call=False):
-        index = next((i for i, block in enumerate(block_fn.inputs) if block is photo), None)
-        if index is None:
+        indices = [i for i, block in enumerate(block_fn.inputs) if any(block is p for p in photos)]
+        if not indices:
             return await gradio_preprocess_data(block_fn, inputs, state, explicit_call)
-        if len(inputs) <= index:
-            raise user_error("The request carries no photo: send one file, e.g. handle_file('photo.jpg').")
         inputs = list(inputs)
-        inputs[index] = _photo_payload(inputs[index], uploads, max_bytes)
+        for index in indices:
+            if len(inputs) <= index:
+                if any(block_fn.inputs[index] is p for p in optional):
+                    continue
+                raise user_error("The request carries no photo: send one file, e.g. handle_file('photo.jpg').")
+            inputs[index] = _photo_payload(inputs[index], uploads, max_bytes)
         try:
             return await gradio_preprocess_data(block_fn, inputs, state, explicit_call)
         except InvalidPathError:

@@ -25,10 +25,12 @@ def analyze(client, path):
     return client.predict(handle_file(str(path)), api_name="/analyze")
 
 
-def test_only_analyze_is_public(client):
+def test_only_the_three_endpoints_are_public(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert list(endpoints) == ["/analyze"]
+    assert sorted(endpoints) == ["/analyze", "/analyze_pair", "/explain"]
     assert len(endpoints["/analyze"]["parameters"]) == 1 and len(endpoints["/analyze"]["returns"]) == 2
+    assert [p["parameter_name"] for p in endpoints["/analyze_pair"]["parameters"]] == [
+        "before_path", "after_path", "before_face", "after_face"]
 
 
 def test_astronaut_gives_one_face_with_every_field_and_a_drawn_box(client, astronaut_file, astronaut):
