@@ -69,3 +69,24 @@ def test_upload_astronaut_shows_a_labelled_box_and_a_table_row(browser, app_url,
     drawn = np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize((512, 512)))
     amber = (drawn[:, :, 0] > 200) & (drawn[:, :, 1] > 150) & (drawn[:, :, 1] < 230) & (drawn[:, :, 2] < 80)
     assert amber[40:200, 150:300].sum() > 100, "no amber face box where the face is"
+
+
+def test_pair_tab_compares_two_photos(browser, app_url, astronaut_file):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(app_url)
+    wait = WebDriverWait(browser, 60)
+    tab = wait.until(lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "button[role=tab]")
+                                     if "Before / after" in b.text), None))
+    tab.click()
+    before = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#before input[type=file]")))
+    before.send_keys(str(astronaut_file))
+    browser.find_element(By.CSS_SELECTOR, "#after input[type=file]").send_keys(str(astronaut_file))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#after img"))
+    browser.find_element(By.ID, "compare").click()
+    change = wait.until(lambda d: d.find_element(By.ID, "change").text or None)
+    assert "BMI +0.0" in change and "Same person assumed" in change
+    assert wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#pair_annotated img")).get_attribute("src")
+    assert "same person" in browser.find_element(By.TAG_NAME, "gradio-app").text.lower()
