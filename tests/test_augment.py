@@ -35,7 +35,8 @@ def test_reframing_fills_the_outside_with_the_inference_fill(views):
     """Cut every side hard and never use a canvas: much of the crop is then outside the photo, and it must
     hold exactly the colour crop_faces puts outside a photo (0 after normalisation), nothing else."""
     spec = CropSpec()
-    hard = AugmentSpec(reframe=1.0, cut_side=1.0, cut_inner=(0.5, 0.5, 0.5, 0.5), cut_outer=0.8, canvas=0.0, low_res=0.0,
+    hard = AugmentSpec(reframe=1.0, cut_side=1.0, cut_inner=(0.5, 0.5, 0.5, 0.5), cut_outer=0.8, frame_outer=0.8,
+                       canvas=0.0, low_res=0.0,
                        jpeg=0.0, max_rotate_deg=0.0, max_scale=0.0, max_shift=0.0, cut_tilt_deg=0.0)
     out = reframe_crops(views, spec, hard, torch.Generator().manual_seed(1)).float()
     fill = torch.tensor(spec.mean).view(1, 3, 1, 1) * 255

@@ -48,3 +48,48 @@ def test_front_matter_and_determinism():
     assert "https://huggingface.co/datasets/org/faces" in card
     plain = render_model_card(CONFIG, None, repo_id="org/m")
     assert ModelCard(plain).data.datasets is None and "datasets/" not in plain
+
+
+def test_robustness_groups_calibration_pairs_and_before_after_sections():
+    reddit = {"n": 10, "bmi": {"n": 10, "mae": 4.9, "pearson_r": 0.72},
+              "bmi_calibration": {"deciles": [{"true_low": 15.0, "true_high": 22.0, "n": 5, "true_mean": 19.0,
+                                               "pred_mean": 24.5, "bias": 5.5},
+                                              {"true_low": 22.0, "true_high": 50.0, "n": 5, "true_mean": 35.0,
+                                               "pred_mean": 33.0, "bias": -2.0}],
+                                  "slope_pred_on_true": 0.55, "lean_under_25": {"n": 5, "bias": 5.5}},
+              "bmi_change": {"n": 40, "pearson_r": 0.7, "slope": 0.55, "right_sign": 0.8, "mae": 6.5,
+                             "interval_coverage": 0.79, "interval_halfwidth": 12.0}}
+    utk = {"n": 20, "bracket": {"n": 20, "exact": 0.6, "one_off": 0.93},
+           "per_race": {"Asian": {"bracket": {"n": 8, "exact": 0.5, "one_off": 0.9}, "age_mae": 7.0}},
+           "per_age_decade": {"0-9": {"bracket": {"n": 5, "exact": 0.7, "one_off": 1.0}, "age_mae": 2.0}}}
+    robust = {"split": "test", "max_per_source": 300, "targets_missed": ["bmi-reddit box_cut: mean BMI shift +1.84"],
+              "table": {"bmi-reddit": {"original": {"n": 10, "found": 1.0, "bmi_shift": 0.0, "bmi_r": 0.72},
+                                       "box_cut": {"n": 10, "found": 1.0, "bmi_shift": 1.84, "bmi_r": 0.62}}}}
+    before_robust = {"targets_missed": ["a", "b", "c"],
+                     "table": {"bmi-reddit": {"box_cut": {"bmi_shift": 6.38, "bmi_r": 0.516}}}}
+    card = render_model_card(CONFIG, {"bmi-reddit": reddit, "age-utkface": utk}, repo_id="org/m",
+                             robustness=robust, before={"bmi-reddit": {"bmi": {"pearson_r": 0.666}}},
+                             before_robustness=before_robust, what_changed="Framing no longer matters.",
+                             mean_map={"faces": 80, "regions_by_magnitude": {"mouth and jaw": 0.4, "eyes": 0.3,
+                                                                             "sides (background, ears)": 0.1}})
+    assert "| bmi-reddit | box_cut | 10 | 100.0% | +1.84 | 0.620 |" in card
+    assert "Targets missed (1):" in card and "- bmi-reddit box_cut: mean BMI shift +1.84" in card
+    assert "| age-utkface | Asian | 8 | 50.0% | -10.0 | 90.0% | 7.0 |" in card
+    assert "| age-utkface | 0-9 | 5 | 70.0% | +10.0 |" in card
+    assert "![Mean estimate per true-BMI decile](bmi_calibration.svg)" in card
+    assert "| 15.0-22.0 | 5 | 19.0 | 24.5 | +5.50 |" in card and "estimated 5.50 too high" in card
+    assert "slope 0.55" in card and "held the true change for 79% of pairs" in card
+    assert "| bmi-reddit test: BMI Pearson r | 0.666 | 0.720 |" in card
+    assert "| bmi-reddit box_cut: bmi shift | +6.38 | +1.84 |" in card
+    assert "| robustness targets missed | 3 | 1 |" in card and "Framing no longer matters." in card
+    assert "The largest shares are mouth and jaw (40.0%) and eyes (30.0%)" in card
+    assert "None" not in card and "nan" not in card.lower().replace("non-commercial", "")
+
+
+def test_calibration_svg_is_a_picture_of_the_deciles():
+    from training.card_tables import calibration_svg
+
+    svg = calibration_svg({"bmi_calibration": {"deciles": [{"true_mean": 19.0, "pred_mean": 24.0},
+                                                           {"true_mean": 40.0, "pred_mean": 35.0}]}})
+    assert svg.startswith("<svg") and svg.count("<circle") == 2 and "</svg>" in svg
+    assert calibration_svg({}) is None

@@ -144,3 +144,19 @@ def before_after_table(before: dict | None, after: dict | None, before_rob: dict
     rows.append(f"| robustness targets missed | {len(targets_missed(before_rob)) if before_rob else DASH} "
                 f"| {len(targets_missed(after_rob)) if after_rob else DASH} |")
     return "| figure | previous model | this model |\n|---|---|---|\n" + "\n".join(rows)
+
+
+def map_note(mean_map: dict | None) -> str:
+    """What the mean occlusion map shows, in words, from training.explain_map's JSON."""
+    shares = _get(mean_map, "regions_by_magnitude")
+    if not isinstance(shares, dict) or not shares:
+        return ""
+    ranked = sorted(((k, v) for k, v in shares.items() if isinstance(v, (int, float))), key=lambda kv: -kv[1])
+    table = "| part of the aligned crop | share of the mean effect |\n|---|---|\n" + "\n".join(
+        f"| {k} | {_num(v, 3, percent=True)} |" for k, v in ranked)
+    sides = shares.get("sides (background, ears)")
+    return (f"Occlusion sensitivity (`facebmi/explain.py`: BMI minus BMI with a 16 px patch hidden) averaged over "
+            f"{_get(mean_map, 'faces')} test faces, drawn over the alignment template's eyes, nose and mouth "
+            f"(red: hiding that part lowers the estimate). The largest shares are {ranked[0][0]} "
+            f"({_num(ranked[0][1], 3, percent=True)}) and {ranked[1][0]} ({_num(ranked[1][1], 3, percent=True)}); "
+            f"the sides of the crop (background, ears) hold {_num(sides, 3, percent=True)}.\n\n" + table)

@@ -59,7 +59,7 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
     if len(with_bmi) >= 10:
         report["bmi_calibration"] = bmi_calibration(np.array([r.bmi for r, _ in with_bmi]),
                                                     np.array([f.bmi for _, f in with_bmi]))
-        report["bmi_change"] = _change_scores(with_bmi)
+        report["bmi_change"] = _change_scores(with_bmi, predictor.config.bmi_change_halfwidth)
     return report
 
 
@@ -82,15 +82,21 @@ def bmi_calibration(true: np.ndarray, pred: np.ndarray, bins: int = 10) -> dict:
             "lean_under_25": {"n": int(lean.sum()), "bias": float((pred - true)[lean].mean()) if lean.any() else None}}
 
 
-def _change_scores(pairs_found) -> dict:
-    """BMI change between photos of one person (bmi-reddit's groups), for each pair with both photos found."""
+def _change_scores(pairs_found, halfwidth: float = 0.0) -> dict:
+    """BMI change between photos of one person (bmi-reddit's groups), for each pair with both photos found;
+    with the model's change interval (halfwidth > 0), the share of pairs whose true change falls inside it."""
     rows = [r for r, _ in pairs_found]
     group, bmi = np.array([r.group for r in rows]), np.array([r.bmi for r in rows])
     pred = np.array([f.bmi for _, f in pairs_found])
     pairs = all_pairs(same_person_groups(group, bmi, np.arange(len(rows))), bmi)
     if not len(pairs):
         return {"n": 0}
-    return change_metrics(bmi[pairs[:, 1]] - bmi[pairs[:, 0]], pred[pairs[:, 1]] - pred[pairs[:, 0]])
+    true_change, pred_change = bmi[pairs[:, 1]] - bmi[pairs[:, 0]], pred[pairs[:, 1]] - pred[pairs[:, 0]]
+    report = change_metrics(true_change, pred_change)
+    if halfwidth > 0:
+        report["interval_coverage"] = float((np.abs(true_change - pred_change) <= halfwidth).mean())
+        report["interval_halfwidth"] = float(halfwidth)
+    return report
 
 
 def _scores(pairs, bmi_constant: float | None) -> dict:

@@ -27,9 +27,11 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
                       dataset_repo: str | None = None, endpoint: str = "https://huggingface.co",
                       license: str = DEFAULT_LICENSE, template: str | Path = TEMPLATE,
                       robustness: dict | None = None, before: dict | None = None,
-                      before_robustness: dict | None = None, what_changed: str = "") -> str:
+                      before_robustness: dict | None = None, what_changed: str = "",
+                      mean_map: dict | None = None) -> str:
     """The card. robustness: training.robustness's JSON; before / before_robustness: the previous model's
-    evaluate and robustness JSON, shown beside this model's with the `what_changed` text."""
+    evaluate and robustness JSON, shown beside this model's with the `what_changed` text; mean_map:
+    training.explain_map's JSON (its image is expected beside the card as mean_occlusion_map.png)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     reports = _reports(metrics)
@@ -56,7 +58,8 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         max_side=detect.max_side, min_face=detect.min_face_size, min_score=detect.min_score,
         edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside),
         **_training_facts(config, training), **_robustness_facts(reports, robustness, before, before_robustness,
-                                                                 what_changed),
+                                                                 what_changed, f"{config.bmi_interval_level:.0%}"),
+        map_note=card_tables.map_note(mean_map),
     )
     return str(card).rstrip() + "\n"
 
@@ -65,7 +68,8 @@ OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after norm
                 "edge": "the photo's edge pixels repeated (format 1)"}
 
 
-def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str) -> dict:
+def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str,
+                      config_level: str = "80%") -> dict:
     reddit = reports.get("bmi-reddit") or next(iter(reports.values()), {})
     lean = card_tables._get(reddit, "bmi_calibration", "lean_under_25")
     slope = card_tables._get(reddit, "bmi_calibration", "slope_pred_on_true")
@@ -86,7 +90,11 @@ def _robustness_facts(reports: dict, robustness, before, before_robustness, what
                         f"split): Pearson r of predicted on true change {_num(change.get('pearson_r'))}, slope "
                         f"{_num(change.get('slope'))} (1 = the whole change seen), right sign "
                         f"{_num(change.get('right_sign'), percent=True)} of pairs whose true change is ≥ 1 BMI, "
-                        f"MAE {_num(change.get('mae'))}." if isinstance(change, dict) and change.get("n") else ""),
+                        f"MAE {_num(change.get('mae'))}"
+                        + (f"; the ±{_num(change.get('interval_halfwidth'), 1)} BMI {config_level} interval held the "
+                           f"true change for {_num(change.get('interval_coverage'), percent=True)} of pairs"
+                           if change.get("interval_coverage") is not None else "") + "."
+                        if isinstance(change, dict) and change.get("n") else ""),
         "before_after_table": card_tables.before_after_table(before, reports, before_robustness, robustness)
         if before or before_robustness else "",
         "what_changed": what_changed,
@@ -218,6 +226,8 @@ def main(argv=None):
     parser.add_argument("--before-metrics", type=Path, help="the previous model's training.evaluate output")
     parser.add_argument("--before-robustness", type=Path, help="the previous model's training.robustness output")
     parser.add_argument("--what-changed", type=Path, help="a Markdown file: what changed and why")
+    parser.add_argument("--mean-map", type=Path, help="training.explain_map's JSON output")
+    parser.add_argument("--mean-map-image", type=Path, help="its image, copied beside the card")
     args = parser.parse_args(argv)
 
     def read(path):
@@ -227,7 +237,10 @@ def main(argv=None):
     card = render_model_card(ModelConfig.load(args.model), metrics, repo_id=args.repo_id,
                              dataset_repo=args.dataset_repo, robustness=read(args.robustness),
                              before=read(args.before_metrics), before_robustness=read(args.before_robustness),
-                             what_changed=args.what_changed.read_text().strip() if args.what_changed else "")
+                             what_changed=args.what_changed.read_text().strip() if args.what_changed else "",
+                             mean_map=read(args.mean_map))
+    if args.mean_map_image:
+        (args.model / "mean_occlusion_map.png").write_bytes(args.mean_map_image.read_bytes())
     svg = card_tables.calibration_svg(_reports(metrics).get("bmi-reddit"))
     if svg:
         (args.model / "bmi_calibration.svg").write_text(svg)

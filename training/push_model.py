@@ -16,6 +16,8 @@ from pathlib import Path
 
 from facebmi.model import WEIGHTS_NAME, FaceAttributeModel
 from training.hub import HubPushError, push_files
+
+CARD_FIGURES = ("bmi_calibration.svg", "mean_occlusion_map.png")
 from training.model_card import DEFAULT_LICENSE, render_model_card
 
 
@@ -29,10 +31,15 @@ def push_model(model_dir: str | Path, repo_id: str, *, metrics: dict | None = No
         raise HubPushError(f"not pushing {model_dir}: {err}") from None
     from huggingface_hub import constants
 
+    robustness = model_dir / "robustness_test.json"  # training.robustness's output, when saved beside the model
     card = render_model_card(config, metrics, repo_id=repo_id, dataset_repo=dataset_repo,
-                             endpoint=constants.ENDPOINT, license=license)
+                             endpoint=constants.ENDPOINT, license=license,
+                             robustness=json.loads(robustness.read_text()) if robustness.is_file() else None)
     files = {WEIGHTS_NAME: model_dir / WEIGHTS_NAME, "config.json": model_dir / "config.json",
              "README.md": card.encode()}
+    for figure in CARD_FIGURES:  # pictures the card shows, made by training.model_card beside the weights
+        if (model_dir / figure).is_file():
+            files[figure] = model_dir / figure
     return push_files(files, repo_id, repo_type="model", private=private, commit_message=commit_message)
 
 

@@ -283,7 +283,18 @@ def train(cfg: TrainConfig) -> Path:
     log.info("faces: %d train (%d with BMI), mean BMI %.2f", len(train_idx), len(bmi_idx), bmi_mean)
 
     model = FaceAttributeModel(ModelConfig(bmi_mean=round(bmi_mean, 3)))
-    model.load_imagenet_backbone(cfg.imagenet_weights)
+    if cfg.init:
+        start = FaceAttributeModel.from_folder(cfg.init)
+        if start.config.members != 1 or start.config.bmi_mean != model.config.bmi_mean:
+            raise ValueError(f"--init {cfg.init}: a single network trained on the same faces is needed")
+        model.load_state_dict(start.state_dict())
+        earlier = start.config.training.get("train_config", {})
+        model.config = dataclasses.replace(model.config, training={"continued_from": {
+            "folder": cfg.init, "steps": earlier.get("steps"), "seed": earlier.get("seed"),
+            "minutes": start.config.training.get("minutes")}})
+        log.info("continuing from %s", cfg.init)
+    else:
+        model.load_imagenet_backbone(cfg.imagenet_weights)
     model = model.to(memory_format=torch.channels_last).train()
     backbone = list(model.backbone.parameters())
     heads = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
@@ -344,6 +355,7 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
         "bmi_head": "ridge on pooled features" if use_ridge else
         ("trained" if history is not None else model.config.training.get("bmi_head", "trained")),
         "bracket_head": bracket_refit or "trained",
+        "continued_from": model.config.training.get("continued_from"),
         "validation": final, "history": history if history is not None else model.config.training.get("history"),
         "interval_calibration": interval,
         "minutes": round((time.time() - started) / 60, 1) if history is not None

@@ -13,6 +13,9 @@ class TrainConfig:
     faces: Path = Path(".cache/faces")  # the cached crops from `python -m training.prepare`
     out: Path = Path("runs/default")  # where the model folder is written
     imagenet_weights: Path = SHARED_DATASETS.parent / "weights" / "mobilenet_v2-b0353104.pth"
+    # A model folder to continue from instead of ImageNet (same architecture): a second, lower-rate run on top
+    # of a first one. "" starts from ImageNet.
+    init: str = ""
     steps: int = 4000  # optimiser steps; ~25 min on 2 CPU cores at batch 64
     batch_size: int = 64
     # Share of each batch drawn from the BMI set. It is 4% of the faces; without oversampling the BMI head
