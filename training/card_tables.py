@@ -7,7 +7,8 @@ import math
 DASH = "–"
 
 
-def _get(d, *keys):
+def dig(d, *keys):
+    """d[k1][k2]... or None where any level is missing or not a dict (metrics JSON may be partial)."""
     for k in keys:
         if not isinstance(d, dict):
             return None
@@ -25,7 +26,7 @@ def _num(value, digits: int = 2, percent: bool = False, sign: bool = False) -> s
 
 def robustness_table(report: dict | None) -> str:
     """One row per source and variant of a training.robustness report."""
-    table = _get(report, "table")
+    table = dig(report, "table")
     if not isinstance(table, dict) or not table:
         return ""
     rows = ["| eval set | variant | photos | faces found | mean BMI shift | BMI r | BMI MAE | bracket agreement "
@@ -45,7 +46,7 @@ def robustness_table(report: dict | None) -> str:
 
 
 def targets_missed(report: dict | None) -> list[str]:
-    missed = _get(report, "targets_missed")
+    missed = dig(report, "targets_missed")
     return [str(m) for m in missed] if isinstance(missed, list) else []
 
 
@@ -53,16 +54,16 @@ def group_table(reports: dict, key: str, title: str) -> str:
     """Bracket exact, one-off and age MAE per group (key: per_race or per_age_decade) of every eval set."""
     rows = []
     for name, report in reports.items():
-        groups = _get(report, key)
+        groups = dig(report, key)
         if not isinstance(groups, dict):
             continue
-        overall = _get(report, "bracket", "exact")
+        overall = dig(report, "bracket", "exact")
         for group, r in groups.items():
-            exact = _get(r, "bracket", "exact")
+            exact = dig(r, "bracket", "exact")
             gap = exact - overall if isinstance(exact, (int, float)) and isinstance(overall, (int, float)) else None
-            rows.append(f"| {name} | {group} | {_get(r, 'bracket', 'n') or DASH} | {_num(exact, 3, percent=True)} "
+            rows.append(f"| {name} | {group} | {dig(r, 'bracket', 'n') or DASH} | {_num(exact, 3, percent=True)} "
                         f"| {_num(gap * 100 if gap is not None else None, 1, sign=True)} "
-                        f"| {_num(_get(r, 'bracket', 'one_off'), 3, percent=True)} | {_num(r.get('age_mae'), 1)} |")
+                        f"| {_num(dig(r, 'bracket', 'one_off'), 3, percent=True)} | {_num(r.get('age_mae'), 1)} |")
     if not rows:
         return ""
     return (f"| eval set | {title} | faces | bracket exact | vs. overall (points) | bracket ±1 | age MAE (years) |\n"
@@ -70,7 +71,7 @@ def group_table(reports: dict, key: str, title: str) -> str:
 
 
 def calibration_table(report: dict | None) -> str:
-    deciles = _get(report, "bmi_calibration", "deciles")
+    deciles = dig(report, "bmi_calibration", "deciles")
     if not isinstance(deciles, list) or not deciles:
         return ""
     rows = [f"| {_num(d.get('true_low'), 1)}-{_num(d.get('true_high'), 1)} | {d.get('n', DASH)} "
@@ -83,7 +84,7 @@ def calibration_table(report: dict | None) -> str:
 def calibration_svg(report: dict | None, width: int = 560, height: int = 300) -> str | None:
     """Mean estimate against mean true BMI per decile, with the identity line: a picture of regression to the
     mean. Plain SVG (no plotting library needed); None when the report has no deciles."""
-    deciles = [d for d in (_get(report, "bmi_calibration", "deciles") or []) if isinstance(d, dict)
+    deciles = [d for d in (dig(report, "bmi_calibration", "deciles") or []) if isinstance(d, dict)
                and isinstance(d.get("true_mean"), (int, float)) and isinstance(d.get("pred_mean"), (int, float))]
     if not deciles:
         return None
@@ -132,7 +133,7 @@ def before_after_table(before: dict | None, after: dict | None, before_rob: dict
         ("UTKFace test: bracket exact", ("age-utkface", "bracket", "exact"), {"digits": 3, "percent": True}),
         ("UTKFace test: bracket ±1", ("age-utkface", "bracket", "one_off"), {"digits": 3, "percent": True}),
     ]:
-        add(label, _get(before, *path), _get(after, *path), **fmt)
+        add(label, dig(before, *path), dig(after, *path), **fmt)
     for source, variant, field, fmt in [
         ("bmi-reddit", "box_cut", "bmi_shift", {"sign": True}), ("bmi-reddit", "box_cut", "bmi_r", {"digits": 3}),
         ("bmi-reddit", "tight_cut", "bmi_shift", {"sign": True}), ("bmi-reddit", "tight_cut", "bmi_r", {"digits": 3}),
@@ -140,7 +141,7 @@ def before_after_table(before: dict | None, after: dict | None, before_rob: dict
         ("age-utkface", "canvas_flat", "bracket_agreement", {"digits": 3, "percent": True}),
     ]:
         path = ("table", source, variant, field)
-        add(f"{source} {variant}: {field.replace('_', ' ')}", _get(before_rob, *path), _get(after_rob, *path), **fmt)
+        add(f"{source} {variant}: {field.replace('_', ' ')}", dig(before_rob, *path), dig(after_rob, *path), **fmt)
     rows.append(f"| robustness targets missed | {len(targets_missed(before_rob)) if before_rob else DASH} "
                 f"| {len(targets_missed(after_rob)) if after_rob else DASH} |")
     return "| figure | previous model | this model |\n|---|---|---|\n" + "\n".join(rows)
@@ -148,7 +149,7 @@ def before_after_table(before: dict | None, after: dict | None, before_rob: dict
 
 def map_note(mean_map: dict | None) -> str:
     """What the mean occlusion map shows, in words, from training.explain_map's JSON."""
-    shares = _get(mean_map, "regions_by_magnitude")
+    shares = dig(mean_map, "regions_by_magnitude")
     if not isinstance(shares, dict) or not shares:
         return ""
     ranked = sorted(((k, v) for k, v in shares.items() if isinstance(v, (int, float))), key=lambda kv: -kv[1])
@@ -156,7 +157,7 @@ def map_note(mean_map: dict | None) -> str:
         f"| {k} | {_num(v, 3, percent=True)} |" for k, v in ranked)
     sides = shares.get("sides (background, ears)")
     return (f"Occlusion sensitivity (`facebmi/explain.py`: BMI minus BMI with a 16 px patch hidden) averaged over "
-            f"{_get(mean_map, 'faces')} test faces, drawn over the alignment template's eyes, nose and mouth "
+            f"{dig(mean_map, 'faces')} test faces, drawn over the alignment template's eyes, nose and mouth "
             f"(red: hiding that part lowers the estimate). The largest shares are {ranked[0][0]} "
             f"({_num(ranked[0][1], 3, percent=True)}) and {ranked[1][0]} ({_num(ranked[1][1], 3, percent=True)}); "
             f"the sides of the crop (background, ears) hold {_num(sides, 3, percent=True)}.\n\n" + table)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from facebmi.config import ModelConfig
 from training import card_tables
+from training.card_tables import dig
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "data_cards" / "model_card.md"
 DEFAULT_LICENSE = "cc-by-nc-4.0"  # the training data (UTKFace, Reddit photos) is non-commercial research only
@@ -71,21 +72,21 @@ OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after norm
 def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str,
                       config_level: str = "80%") -> dict:
     reddit = reports.get("bmi-reddit") or next(iter(reports.values()), {})
-    lean = card_tables._get(reddit, "bmi_calibration", "lean_under_25")
-    slope = card_tables._get(reddit, "bmi_calibration", "slope_pred_on_true")
-    change = card_tables._get(reddit, "bmi_change")
-    sample = card_tables._get(robustness, "max_per_source")
+    lean = dig(reddit, "bmi_calibration", "lean_under_25")
+    slope = dig(reddit, "bmi_calibration", "slope_pred_on_true")
+    change = dig(reddit, "bmi_change")
+    sample = dig(robustness, "max_per_source")
     return {
         "robustness_table": card_tables.robustness_table(robustness),
         "robustness_missed": card_tables.targets_missed(robustness),
-        "robustness_sample": (f"{card_tables._get(robustness, 'split')} split, at most {sample} photos per set, "
-                              f"seeded" if sample else f"{card_tables._get(robustness, 'split')} split, every photo"),
+        "robustness_sample": (f"{dig(robustness, 'split')} split, at most {sample} photos per set, "
+                              f"seeded" if sample else f"{dig(robustness, 'split')} split, every photo"),
         "race_table": card_tables.group_table(reports, "per_race", "population (UTKFace race label)"),
         "decade_table": card_tables.group_table(reports, "per_age_decade", "true age"),
         "calibration_table": card_tables.calibration_table(reddit),
         "calibration_note": (f"Slope of estimate on true BMI: {_num(slope)} (1 would be no pull). Faces with a true "
-                             f"BMI under 25 ({_count(card_tables._get(lean, 'n'))}) are estimated "
-                             f"{_num(card_tables._get(lean, 'bias'))} too high on average." if lean else ""),
+                             f"BMI under 25 ({_count(dig(lean, 'n'))}) are estimated "
+                             f"{_num(dig(lean, 'bias'))} too high on average." if lean else ""),
         "change_note": (f"Over {_count(change.get('n'))} pairs of photos of one poster (bmi-reddit's group_id, test "
                         f"split): Pearson r of predicted on true change {_num(change.get('pearson_r'))}, slope "
                         f"{_num(change.get('slope'))} (1 = the whole change seen), right sign "
@@ -110,12 +111,12 @@ def _training_facts(config: ModelConfig, training: dict) -> dict:
     interval = training.get("interval_calibration") if isinstance(training.get("interval_calibration"), dict) else {}
     minutes = [m.get("minutes") for m in members if isinstance(m, dict)] or [training.get("minutes")]
     def member_values(*keys, percent=False):
-        values = [_num(_get(m.get("validation") or {}, *keys), 2, percent) for m in members if isinstance(m, dict)]
+        values = [_num(dig(m.get("validation") or {}, *keys), 2, percent) for m in members if isinstance(m, dict)]
         return " and ".join(values) if values else DASH
 
     return {
-        "ensemble_val_mae": _num(_get(validation, "bmi", "mae")), "member_val_mae": member_values("bmi", "mae"),
-        "ensemble_val_exact": _num(_get(validation, "utk_bracket", "exact"), percent=True),
+        "ensemble_val_mae": _num(dig(validation, "bmi", "mae")), "member_val_mae": member_values("bmi", "mae"),
+        "ensemble_val_exact": _num(dig(validation, "utk_bracket", "exact"), percent=True),
         "member_val_exact": member_values("utk_bracket", "exact", percent=True),
         "n_faces": _count(sum(v for v in data.values() if isinstance(v, int))) if data else DASH,
         "train_minutes": " + ".join(_num(m, 0) for m in minutes if isinstance(m, (int, float))),
@@ -134,14 +135,6 @@ def _reports(metrics) -> dict[str, dict]:
         name = Path(str(metrics.get("data", "evaluation"))).name or "evaluation"
         return {name: metrics}
     return {str(k): v for k, v in metrics.items() if isinstance(v, dict)}
-
-
-def _get(d, *keys):
-    for k in keys:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(k)
-    return d
 
 
 def _num(value, digits: int = 2, percent: bool = False) -> str:
@@ -166,18 +159,18 @@ def _metrics_table(reports: dict[str, dict]) -> str:
         if isinstance(per_sex, dict):
             groups += [(SEX_NAMES.get(k, str(k)), v) for k, v in per_sex.items() if isinstance(v, dict)]
         for who, r in groups:
-            faces = _get(r, "bmi", "n")
+            faces = dig(r, "bmi", "n")
             if faces is None:
-                faces = _get(r, "bracket", "n")
+                faces = dig(r, "bracket", "n")
             if faces is None and who == "all" and isinstance(r.get("n"), int):
                 found = r["n"] - (r.get("faces_not_found") or 0) - (r.get("unreadable") or 0)
                 faces = found if isinstance(found, int) else None
             rows.append("| " + " | ".join([
                 name, who, _count(faces),
-                _num(_get(r, "bmi", "mae")), _num(_get(r, "bmi", "rmse")), _num(_get(r, "bmi", "pearson_r")),
-                _num(_get(r, "bmi", "mean_predictor", "mae")),
-                _num(_get(r, "bmi", "interval_coverage"), percent=True),
-                _num(_get(r, "bracket", "exact"), percent=True), _num(_get(r, "bracket", "one_off"), percent=True),
+                _num(dig(r, "bmi", "mae")), _num(dig(r, "bmi", "rmse")), _num(dig(r, "bmi", "pearson_r")),
+                _num(dig(r, "bmi", "mean_predictor", "mae")),
+                _num(dig(r, "bmi", "interval_coverage"), percent=True),
+                _num(dig(r, "bracket", "exact"), percent=True), _num(dig(r, "bracket", "one_off"), percent=True),
                 _num(r.get("age_mae"), digits=1),
             ]) + " |")
     return head + "\n" + "\n".join(rows)
@@ -197,8 +190,8 @@ def _per_sex_note(reports: dict[str, dict]) -> str:
         per_sex = r.get("per_sex") if isinstance(r, dict) else None
         if not isinstance(per_sex, dict):
             continue
-        parts = [f"{_num(_get(v, 'bmi', 'mae'))} for {SEX_NAMES.get(k, k)}" for k, v in per_sex.items()
-                 if _num(_get(v, "bmi", "mae")) != DASH]
+        parts = [f"{_num(dig(v, 'bmi', 'mae'))} for {SEX_NAMES.get(k, k)}" for k, v in per_sex.items()
+                 if _num(dig(v, "bmi", "mae")) != DASH]
         if len(parts) >= 2:
             return f"BMI MAE {', '.join(parts)} on {name}"
     return ""
