@@ -29,7 +29,7 @@ from facebmi.predictor import Predictor
 from facebmi.report import (TABLE_HEADERS, analysis_json, interval_level, largest_face_index, numbered_faces,
                             result_from_dict, table_rows)
 from facebmi.uploads import TempFolder, interrupt_on_sigterm, remove_at_exit_if_new, save_result_png
-from facebmi.webguard import launch_options
+from facebmi.webguard import launch_options, limit_malloc_arenas
 
 MAX_FACES = 30  # faces analysed per photo, largest first: a crowd shot stays quick and its labels readable
 DISPLAY_MAX_SIDE = 1600  # the annotated image is shrunk to this; boxes in the JSON stay in original pixels
@@ -312,6 +312,7 @@ def main() -> None:
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     args = parser.parse_args()
     interrupt_on_sigterm()  # first: a TERM even during start-up ends in the clean-up below
+    limit_malloc_arenas()  # before the server's threads exist: keeps memory flat under many users
     delete_after = _seconds(os.environ.get("FACEBMI_DELETE_AFTER", str(DELETE_AFTER)), "FACEBMI_DELETE_AFTER")
     parent = os.environ.get("GRADIO_TEMP_DIR") or None
     temp = TempFolder(delete_after, parent=parent)
