@@ -103,7 +103,7 @@ class FaceDetector:
             x0, x1 = max(0.0, x0), min(float(image.width), x1)
             y0, y1 = max(0.0, y0), min(float(image.height), y1)
             if x1 <= x0 or y1 <= y0:
-                continue  # a box wholly on the border of a padded copy: no face of the photo
+                continue  # clipped to nothing: a box wholly outside the image
             found.append(Detection((x0, y0, x1, y1), float(score), pts * (sx, sy)))
         found.sort(key=lambda d: -d.score)
         return found

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from facebmi.images import MAX_PIXELS, ImageError, load_image
+from tests.bad_inputs import chunk, png_chunks
 
 
 def _jpeg_bytes(image: Image.Image, **kwargs) -> bytes:
@@ -23,9 +24,6 @@ def _jpeg_bytes(image: Image.Image, **kwargs) -> bytes:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height but carries no pixel data: tests limits without the memory."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
@@ -153,31 +151,18 @@ def _png(image: Image.Image, **kwargs) -> bytes:
 
 # --- hostile and unusual files (issue 12) ---
 
-def _png_chunks(data: bytes) -> list[bytes]:
-    chunks, i = [], 8
-    while i < len(data):
-        n = struct.unpack(">I", data[i:i + 4])[0]
-        chunks.append(data[i:i + 12 + n])
-        i += 12 + n
-    return chunks
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 BIG_TEXT = zlib.compress(b"a" * (2 << 20), 9)  # 2 KB that inflate to 2 MB: over Pillow's 1 MB per chunk
 TEXT_BOMBS = {
-    "zTXt": _chunk(b"zTXt", b"Comment\x00\x00" + BIG_TEXT),
-    "iTXt": _chunk(b"iTXt", b"Comment\x00\x01\x00\x00\x00" + BIG_TEXT),
-    "70 MB of tEXt": b"".join(_chunk(b"tEXt", b"k%d\x00" % i + b"x" * (1 << 20)) for i in range(70)),
+    "zTXt": chunk(b"zTXt", b"Comment\x00\x00" + BIG_TEXT),
+    "iTXt": chunk(b"iTXt", b"Comment\x00\x01\x00\x00\x00" + BIG_TEXT),
+    "70 MB of tEXt": b"".join(chunk(b"tEXt", b"k%d\x00" % i + b"x" * (1 << 20)) for i in range(70)),
 }
 
 
 @pytest.mark.parametrize("where", ["before the image data", "after the image data"])
 @pytest.mark.parametrize("bomb", list(TEXT_BOMBS))
 def test_png_text_metadata_bomb_is_refused_as_metadata(astronaut, bomb, where):
-    head, *rest, end = _png_chunks(_png(astronaut))
+    head, *rest, end = png_chunks(_png(astronaut))
     middle = [TEXT_BOMBS[bomb], *rest] if where.startswith("before") else [*rest, TEXT_BOMBS[bomb]]
     data = b"\x89PNG\r\n\x1a\n" + head + b"".join(middle) + end
     with pytest.raises(ImageError, match="more metadata .* than we read safely"):
