@@ -6,16 +6,24 @@ Titles follow a loose convention (`Sex/Age/Height [start > current = lost]`), wr
 The parser is deliberately conservative: a wrong BMI is worse than none, so anything a careful human
 reader would call ambiguous is refused with a named `reason` instead of guessed. It never raises on a string.
 
-Rules (each one a reading a human would make, see training/title_labels.jsonl for 139 real cases):
-- Height: ft/in anywhere (5'4", 5’4”, 5ft4, 5 foot 4, 5"4 and 5;4 typos, 6'), otherwise cm / m / 64in or a
-  bare `5 4` slash field near the start.
+Rules (each one a reading a human would make, see training/title_labels.jsonl for 139 real cases and
+training/title_labels_dev.jsonl for 320 more):
+- Height: ft/in anywhere (5'4", 5’4”, 5ft4, 5 foot 4, 5"4 and 5;4 typos, 6', 6'-4", 6'½", 5'12" = 6 ft),
+  otherwise cm / m / 64in or a bare `5 4` slash field near the start (not the fraction in `5 1/2 months`).
 - Weights: the first chain of numbers joined by > < -> → - to (read left to right: start first, current
-  last, whatever the arrow direction), or labelled SW/CW/GW. A chain's `= N` difference must agree with
-  start - current within 2.5 lb, else the title is refused (one of the numbers is a typo; we can't tell which).
+  last, whatever the arrow direction), or labelled SW/CW/GW (also `Before (206), Current (170)`, `Now: 180`);
+  a later chain `200-190 in photos` names the photos' weights and wins. `in 6 months` after a number is
+  time, not inches.
+- Differences: a chain's `= N` (or a last link that is a difference: `180 to 140 - 40 lost`, `252 - 195 >
+  50ish`; or `CW 207, -19lbs` after labels) must agree with start - current within 2.5 lb (an estimated
+  `50ish` within 20%, a lower bound `100+` at least), else the title is refused (one of the numbers is a
+  typo; we can't tell which).
 - Units: per number (lbs/lb/Ibs/pounds, kg, stone+lb); a unitless number takes its chain's unit, and a chain
   with no unit at all is read as lbs when the height is in ft/in, as r/progresspics posters overwhelmingly
   write pounds. With a metric height and no unit we refuse unless only one reading is plausible.
-- A weight marked as an estimate (270?, 200+, 200ish, ~200) is not recorded.
+- A weight marked as an estimate (270?, 200+, 200ish, 200-ish, 205~, ~200) is not recorded; `about 175-180` is a
+  range (both estimates). A weight also given in the other unit (`174 (79kg)`, `SW: 85 kg/170lbs`) must agree
+  with it within 1.5 kg or 2%, else the title is refused.
 - Number chains that are ages, sizes, waists, BMIs or years are not weights; two sex/age fields (a couple's
   post) are refused, since we cannot tell whose face is whose.
 - Plausibility: height 1.2-2.3 m, weight 30-350 kg, BMI 12-80, age 13-90, else refused with the value.
@@ -24,11 +32,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 LB_KG = 0.45359237  # one pound in kilograms
 STONE_LB = 14.0  # one stone in pounds
 INCH_M = 0.0254  # one inch in metres
 DIFF_TOLERANCE_LB = 2.5  # stated difference vs start - current: covers rounding of decimals and 1 kg steps
+ESTIMATE_DIFF_SHARE = 0.2  # '= 50ish': an estimated difference agrees within 20% (plus the tolerance above)
+PLUS_DIFF_MAX = 1.5  # '= 100+': a lower bound agrees with up to 1.5 times itself
+ALT_TOLERANCE_KG, ALT_TOLERANCE_SHARE = 1.5, 0.02  # '174 (79kg)': one weight in two units, each rounded
 
 # Plausibility ranges (the issue's checks): outside these a title is refused with a named reason.
 HEIGHT_RANGE_M = (1.2, 2.3)
@@ -77,6 +89,8 @@ def _normalise(title: str) -> str:
     text = re.sub(r"(?:-+|=)>", ">", text)  # -> --> => all mean '>'
     text = re.sub(r"(?<=\d),(?=\d{1,2}(?!\d))", ".", text)  # decimal comma: 225,97 -> 225.97
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # thousands comma: 1,200 -> 1200
+    text = re.sub(r"(?<=\d)½", ".5", text).replace("½", "0.5")  # 5'3½ -> 5'3.5, 6'½" -> 6'0.5"
+    text = re.sub(r"(?<=\d)\s*-\s*ish\b", "ish", text)  # 260-ish -> 260ish (an estimate, not a chain link)
     return text
 
 
@@ -87,20 +101,26 @@ def _mask(text: str, span: tuple[int, int]) -> str:
 
 # --- height ----------------------------------------------------------------------------------------------
 
+# 'in' after a number is inches only where nothing but punctuation or a body word follows ('40 - 32 in',
+# '64in', '34-30 in waist'): not '290-200 in 9 months', '= 80 lbs in total', '200-190 in photos', '64 in June'.
+_INCH = (r"(?:inch(?:es)?\b|in\b(?=\s*(?:$|[^\w\s~]|(?:waist|hips?|chest|arms?|thighs?|bust|belly|stomach|neck"
+         r"|legs?|calf|calves|tall|off|lost|gone|down)\b)))")
 _FEET = re.compile(
     r"(?<![\d.])([1-9])\s*(?:'|ft\.?|feet|foot|;|\"(?=\s*\d))"  # 5' 5ft 5 foot, and the 5"10 / 5;10 typos
-    r"(?:\s*(\d{1,2}(?:\.\d+)?)(?![\d.])\s*(?:\"|in(?:ch(?:es)?)?\b|')?)?"  # optional inches
+    r"(?:-(?=\d)|\s*-\s*(?=\d{1,2}(?:\.\d+)?\s*\"))?"  # 6'-4 and 6' - 4": a dash before the inches
+    rf"(?:\s*(\d{{1,2}}(?:\.\d+)?)(?![\d.])\s*(\"|{_INCH}|')?)?"  # optional inches (and their mark)
 )
 _CM = re.compile(r"(?<![\d.])(\d{3})(?:\.\d)?\s*cm\b")
 _METRES = re.compile(r"(?<![\d.])([12]\.\d{1,2})\s*m(?:eters?|etres?)?\b")
-_INCHES = re.compile(r"(?<![\d.'])(\d{2})(?:\.\d)?\s*(?:\"|in\b|inch(?:es)?\b)")
-_SLASH_FEET_SPACE_INCHES = re.compile(r"(?:^|[/|(,])\s*([4-7])\s+(\d{1,2})\s*(?=[/|),]|$)")
+_INCHES = re.compile(rf"(?<![\d.'])(\d{{2}})(?:\.\d)?\s*(?:\"|{_INCH})")
+# '5 4' as a slash field; not '5 1/2 months' (a fraction: /2 or /4 not followed by another digit)
+_SLASH_FEET_SPACE_INCHES = re.compile(r"(?:^|[/|(,])\s*([4-7])\s+(\d{1,2})(?!/[24](?!\d))\s*(?=[/|),]|$)")
 
 
 def _find_feet(text: str):
     for m in _FEET.finditer(text):
         inches = float(m.group(2)) if m.group(2) else 0.0
-        if inches < 12:
+        if inches < 12 or (inches == 12 and m.group(3)):  # 5'12" is 6 ft; a bare 5' 12 may be '12 weeks'
             return (int(m.group(1)) * 12 + inches) * INCH_M, m.span()
     return None, None
 
@@ -124,25 +144,40 @@ def _find_other_height(text: str):
 
 _NUM = r"\d+(?:\.\d+)?"
 _UNIT = r"(?:(?:lbs?|ibs?|bs|pounds?|kgs?|kilos?|kilograms?)\b|#)"  # '#' is an old pound sign
-_ALT = rf"(?:\s*\(\s*{_NUM}\s*(?:{_UNIT}|st)\s*\))?"  # '174 (79kg)': the same weight in another unit
+# The same weight in another unit, kept so that the two can be checked: '174 (79kg)'; and after a labelled
+# weight also '85 kg/170lbs' (in a chain a slash may instead join a lb chain to a kg one: '260-180lbs/118-82kg').
+_ALT = rf"(?:\s*\(\s*(?P<alt>{_NUM})\s*(?P<alt_unit>{_UNIT}|st\b)\s*\))?"
+_SLASH_ALT = rf"(?:\s*/\s*(?P<alt2>{_NUM})\s*(?P<alt2_unit>{_UNIT}))?"
 _TERM = (
     rf"(?:(?P<stone>\d{{1,2}}(?:\.\d+)?)\s*(?:st|stone)\b\s*(?:(?P<stone_lb>\d{{1,2}}(?:\.\d+)?)(?![\d.])\s*(?:lbs?|pounds?)?\b)?"
-    rf"|(?P<pre>~|about\s|around\s|approx\.?\s*)?(?P<num>{_NUM})\s*(?P<q1>\?|\+|ish\b)?\s*(?P<unit>{_UNIT})?"
+    rf"|(?P<pre>~|about\s|around\s|approx\.?\s*)?(?P<num>{_NUM})(?P<q1>\s*(?:\?|\+|ish\b)|~)?\s*(?P<unit>{_UNIT})?"
     rf"\.?\s*(?P<q2>\?|\+|ish\b)?){_ALT}"
 )
 _PLAIN_TERM = re.sub(r"\(\?P<\w+>", "(?:", _TERM)  # the same pattern without named groups, to repeat it
+_PLAIN_LABEL_TERM = re.sub(r"\(\?P<\w+>", "(?:", _TERM + _SLASH_ALT)
 _SEP = r"\s*(?:>|<|-|\bto\b|\bthen\b)\s*"
 _TERM_RE = re.compile(rf"\s*{_TERM}\s*")
+_LABEL_TERM_RE = re.compile(rf"\s*{_TERM}{_SLASH_ALT}\s*")
 _SEP_RE = re.compile(_SEP)
-_TIME_AFTER = r"\s*(?:years?|yrs?|y/?o\b|months?|mos?\b|weeks?|wks?|days?|hours?|%|\"|'|cm|ft|in\b|am\b|pm\b)"
+_TIME_AFTER = rf"\s*(?:years?|yrs?|y/?o\b|months?|mos?\b|weeks?|wks?|days?|hours?|%|\"|'|cm|ft|{_INCH}|am\b|pm\b)"
 _CHAIN = re.compile(
     rf"(?<![\d.'\"])(?P<body>(?:{_PLAIN_TERM}){_SEP}(?:{_PLAIN_TERM})(?:{_SEP}(?:{_PLAIN_TERM}))*)(?![\d.])(?!{_TIME_AFTER})"
-    rf"(?:\s*=\s*(?P<sign>[-+])?\s*(?P<diff>{_NUM})\s*(?P<diff_unit>{_UNIT})?)?"
+    rf"(?:\s*=\s*[-+]?\s*(?P<diff>{_PLAIN_TERM}))?"  # '= 40', '= -40lbs', '= ~21', '= 100lbs+', '= 20lbs (9kg)'
 )
 _LABELLED = re.compile(
-    rf"(?<![a-z])(?P<label>s\.?w\.?|c\.?w\.?|g\.?w\.?|h\.?w\.?|l\.?w\.?|start(?:ing)?(?:\s*weight)?|current(?:\s*weight)?"
-    rf"|goal(?:\s*weight)?|before\s*(?=:)|after\s*(?=:))\s*[:=\-]?\s*(?P<term>{_PLAIN_TERM})(?![\d.])(?!{_TIME_AFTER})"  # not 'goal 17 days early'
+    rf"(?<![a-z])(?P<label>s\.?w\.?|c\.?w\.?|g\.?w\.?(?:\s+is\b)?|h\.?w\.?|l\.?w\.?|start(?:ing)?(?:\s*weight)?"
+    rf"|current(?:\s*weight)?|goal(?:\s*weight)?|before\s*(?=[:(])|after\s*(?=[:(])|now\s*(?=:))\s*[:=\-]?\s*"
+    rf"(?:\((?P<pterm>\s*{_PLAIN_TERM})\)"  # 'Before (206), Current (170)': a lone number in parentheses
+    rf"|(?P<term>{_PLAIN_LABEL_TERM})(?![\d.])(?!{_TIME_AFTER}))"  # not 'goal 17 days early'
 )
+# A difference right after labelled weights: 'SW:223, CW:207, -19lbs', 'SW 176 > CW 155 = 21 pounds'
+# (not what is left to lose: 'CW 200 - 30 to go').
+_LABELLED_DIFF = re.compile(rf"\s*[,;]?\s*(?:=\s*[-+]?|[-+])\s*(?P<term>{_PLAIN_TERM})(?![\d.])(?!{_TIME_AFTER})"
+                            r"(?!\s*(?:more|to\s+go|left|away|until|till)\b)")
+# A last chain link that is the difference, not a weight: '180lbs to 140lbs - 40lbs lost'.
+_DIFF_WORDS_AFTER = re.compile(r"\s*(?:lost|down|gone|gained|loss|lighter|heavier|total)\b")
+# 'Forgot this sub existed! 200-190 in photos': a later chain that names the photos' weights.
+_PHOTO_WORDS_AFTER = re.compile(r"\s*in\s+(?:the\s+|these\s+|my\s+)?(?:photos?|pics?|pictures?)\b")
 
 
 @dataclass
@@ -150,6 +185,17 @@ class _Weight:
     value: float  # in `unit`
     unit: str | None  # 'lb', 'kg' or None (not written)
     estimate: bool  # 270?, 200+, 200ish, ~200
+    prefixed: bool = False  # the estimate mark came before the number: ~200, about 200
+    plus: bool = False  # 200+: a lower bound
+    alt: float | None = None  # the same weight written in another unit, in `alt_unit`
+    alt_unit: str | None = None
+
+
+class _Chain(NamedTuple):
+    weights: list[_Weight]  # start first, current last
+    diff: _Weight | None  # the stated difference ('= 40'), if any
+    span: tuple[int, int]
+    goal: _Weight | None  # '250 > 200 > 150 GW'
 
 
 def _unit_name(raw: str | None) -> str | None:
@@ -161,9 +207,23 @@ def _unit_name(raw: str | None) -> str | None:
 def _term(match: re.Match) -> _Weight:
     if match.group("stone"):
         pounds = float(match.group("stone")) * STONE_LB + float(match.group("stone_lb") or 0)
-        return _Weight(pounds, "lb", False)
-    estimate = bool(match.group("pre") or match.group("q1") or match.group("q2"))
-    return _Weight(float(match.group("num")), _unit_name(match.group("unit")), estimate)
+        weight = _Weight(pounds, "lb", False)
+    else:
+        marks = [match.group(g) or "" for g in ("pre", "q1", "q2")]
+        weight = _Weight(float(match.group("num")), _unit_name(match.group("unit")), any(marks),
+                         prefixed=bool(match.group("pre")), plus=any("+" in mark for mark in marks))
+    if match.group("alt"):
+        alt_unit = match.group("alt_unit")
+        weight.alt, weight.alt_unit = float(match.group("alt")), "kg" if alt_unit.startswith("k") else "lb"
+        if alt_unit.startswith("st"):
+            weight.alt *= STONE_LB
+    elif match.groupdict().get("alt2") and weight.unit and weight.unit != _unit_name(match.group("alt2_unit")):
+        weight.alt, weight.alt_unit = float(match.group("alt2")), _unit_name(match.group("alt2_unit"))
+    return weight
+
+
+def _parse_term(text: str) -> _Weight:
+    return _term(_TERM_RE.fullmatch(text))
 
 
 def _chain_weights(body: str) -> list[_Weight] | None:
@@ -178,11 +238,11 @@ def _chain_weights(body: str) -> list[_Weight] | None:
 
 # Words next to a chain of numbers that make them something other than body weights.
 _NOT_WEIGHTS_BEFORE = r"ages?|aged|bmi|size|sizes|waist|pants?|jeans|dress|shirt|bf|body\s*fat"
-_NOT_WEIGHTS_AFTER = r"(?:bmi|size|sizes|waist|inches|in|cm|bf|body\s*fat|dress|jeans|pants?)\b|%"
+_NOT_WEIGHTS_AFTER = rf"(?:bmi|size|sizes|waist|{_INCH}|cm|bf|body\s*fat|dress|jeans|pants?)\b|%"
 
 
-def _find_chain(text: str):
-    """The first chain of >= 2 weights: (weights, stated difference or None, its unit, span, goal or None)."""
+def _chains(text: str):
+    """Every chain of >= 2 weights, in title order (see _find_chain)."""
     for m in _CHAIN.finditer(text):
         weights = _chain_weights(m.group("body"))
         if not weights:
@@ -192,24 +252,59 @@ def _find_chain(text: str):
         before = text[max(0, m.start() - 12): m.start()]
         if re.search(rf"\b(?:{_NOT_WEIGHTS_BEFORE})[\s:]{{0,2}}$", before):
             continue  # 'ages 18 -> 31', 'BMI 34 - 22', 'size 18 > 8'
-        if re.match(rf"\s{{0,2}}(?:{_NOT_WEIGHTS_AFTER})", text[m.end(): m.end() + 12]):
+        end = m.start("diff") + len(m.group("diff").rstrip(" .")) if m.group("diff") else m.end()
+        if re.match(rf"\s{{0,2}}(?:{_NOT_WEIGHTS_AFTER})", text[end: end + 12]):
             continue  # '34 - 22 BMI', '18 > 8 dress size'
 
-        diff = float(m.group("diff")) if m.group("diff") else None
+        diff = _parse_term(m.group("diff")) if m.group("diff") else None
+        tail = text[m.end("body"):]
         goal = None
-        if len(weights) > 2 and re.match(r"\s*\(?\s*(?:gw|goal)\b", text[m.end("body"):]):
+        if len(weights) > 2 and re.match(r"\s*\(?\s*(?:gw|goal)\b", tail):
             goal = weights.pop()  # '250 > 200 > 150 GW': the last number is the goal, not a weight reached
-        return weights, diff, _unit_name(m.group("diff_unit")), m.span(), goal
-    return None
+        elif len(weights) > 2 and diff is None and (_DIFF_WORDS_AFTER.match(tail) or _too_light(weights)):
+            diff = weights.pop()  # '180 to 140 - 40 lost', '252lbs - 195lbs > 50ish': the difference, not a weight
+        seps = [sep.strip() for sep in _SEP_RE.findall(m.group("body"))]
+        if len(weights) == 2 and seps[0] in ("-", "to") and (weights[0].prefixed or weights[1].estimate) \
+                and 0 < weights[1].value - weights[0].value <= 0.1 * weights[0].value:
+            for w in weights:  # 'about 175-180 lbs': a range around one weight, not a change between two
+                w.estimate = True
+        yield _Chain(weights, diff, m.span(), goal)
+
+
+def _too_light(weights: list[_Weight]) -> bool:
+    """A last number lighter than any body weight (< 30 kg) after heavier ones: a difference ('> 50ish')."""
+    last = weights[-1]
+    unit = last.unit or next((w.unit for w in weights if w.unit), "lb")
+    kg = last.value * (LB_KG if unit == "lb" else 1.0)
+    return kg < WEIGHT_RANGE_KG[0] and last.value < min(w.value for w in weights[:-1])
+
+
+def _find_chain(text: str) -> _Chain | None:
+    """The first chain of >= 2 weights, unless a later one says it gives the weights in the photos."""
+    first = None
+    for chain in _chains(text):
+        if first is None:
+            first = chain
+        elif _PHOTO_WORDS_AFTER.match(text, chain.span[1]):
+            return chain
+    return first
 
 
 def _find_labelled(text: str):
     found, spans = {}, []
     for m in _LABELLED.finditer(text):
         label = m.group("label")
-        key = {"s": "start", "b": "start", "c": "current", "a": "current", "g": "goal", "h": None, "l": None}[label[0]]
+        key = {"s": "start", "b": "start", "c": "current", "a": "current", "n": "current", "g": "goal", "h": None,
+               "l": None}[label[0]]
+        weight = _term(_LABEL_TERM_RE.fullmatch(m.group("term") or m.group("pterm")))
+        if weight.unit is None and weight.value.is_integer() and 1900 <= weight.value <= 2100:
+            continue  # 'before (2015)': a year
         if key and key not in found:
-            found[key] = _term(_TERM_RE.fullmatch(m.group("term")))
+            found[key] = weight
+            if key == "current":
+                d = _LABELLED_DIFF.match(text, m.end())
+                if d:
+                    found["diff"] = _parse_term(d.group("term"))
         spans.append(m.span())
     return found, spans
 
@@ -223,7 +318,7 @@ _AGE_NEXT_TO_SEX = re.compile(
 )
 _STRICT_SEX_AGE = re.compile(r"(?<![a-z'])([mf])\s*/\s*(\d{2})(?![\d.])|(?<![\d.])(\d{2})\s*/\s*([mf])(?![a-z'])")
 _AGE_WORDS = re.compile(r"(?<![\d.])(\d{2})\s*(?:y/?o\b|yrs?\.?\s*old|years?\s*old|yo\b)")
-_AGE_FIELD = re.compile(r"(?:^|[/|(,])\s*(\d{2})\s*(?=[/|),]|$)")
+_AGE_FIELD = re.compile(r"(?:^|[/|(,])\s*(\d{2})\s*(?=[/|),]|$|-\s)")  # 'F/5'7"/23 - From 266 to 218'
 
 
 def _find_sex(header: str) -> tuple[str | None, str | None]:
@@ -267,11 +362,11 @@ def parse_title(title: str) -> TitleParse:
     for s in label_spans:
         text = _mask(text, s)
     chain = _find_chain(text)
-    weights_start = min([s[0] for s in label_spans] + ([chain[3][0]] if chain else []), default=len(text))
+    weights_start = min([s[0] for s in label_spans] + ([chain.span[0]] if chain else []), default=len(text))
     header = text[:weights_start]
     if not header.strip(" |()/-:,."):  # '[200 > 150] F/28/5'4"': the stats come after the weights
         header = text
-        for s in ([chain[3]] if chain else []):
+        for s in ([chain.span] if chain else []):
             header = _mask(header, s)
 
     if height_m is None:
@@ -301,12 +396,12 @@ def parse_title(title: str) -> TitleParse:
 
     # Which weights: labelled SW/CW win over a chain; GW only ever comes from a label.
     goal = labelled.get("goal")
-    diff = diff_unit = None
     if "start" in labelled or "current" in labelled:
         chain_weights = [labelled.get("start"), labelled.get("current")]
         start, current = chain_weights
+        diff = labelled.get("diff") if None not in chain_weights else None
     elif chain:
-        chain_weights, diff, diff_unit, _, goal = chain[0], chain[1], chain[2], chain[3], goal or chain[4]
+        chain_weights, diff, goal = chain.weights, chain.diff, goal or chain.goal
         start, current = chain_weights[0], chain_weights[-1]
     else:
         return refuse("no weights")
@@ -334,14 +429,19 @@ def parse_title(title: str) -> TitleParse:
     if not exact:
         return refuse("approximate weights" if any(w is not None for w in (start, current)) else "no weights")
     if diff is not None and not start.estimate and not current.estimate:
-        stated = diff * (LB_KG if (diff_unit or unit) == "lb" else 1.0)
         first, last = _kg(start, unit), _kg(current, unit)
         peak = max((_kg(w, unit) for w in chain_weights if w is not None and not w.estimate), default=first)
         # start - current, or from the peak of a chain ('140 < 200 > 150 = 50 lost' counts from 200)
-        if all(abs(stated - abs(a - b)) > DIFF_TOLERANCE_LB * LB_KG for a, b in ((first, last), (peak, last),
-                                                                                 (peak, first))):
+        if not any(_agrees(diff, _kg(diff, unit), abs(a - b)) for a, b in ((first, last), (peak, last), (peak, first))):
             return refuse(f"weights disagree with stated difference ({_fmt(start.value)} - {_fmt(current.value)} "
-                          f"vs {_fmt(diff)})")
+                          f"vs {_fmt(diff.value)})")
+    for w in present:  # '85 kg/170lbs': the two spellings of one weight must agree, else one is a typo
+        if w.alt is None or w.alt_unit == (w.unit or unit):
+            continue
+        main_kg, alt_kg = _kg(w, unit), _kg(_Weight(w.alt, w.alt_unit, False), unit)
+        if abs(main_kg - alt_kg) > max(ALT_TOLERANCE_KG, ALT_TOLERANCE_SHARE * main_kg):
+            return refuse(f"weights disagree between units ({_fmt(w.value)} {w.unit or unit} vs "
+                          f"{_fmt(w.alt)} {w.alt_unit})")
 
     kgs = {}
     for name, w in (("start", start), ("current", current), ("goal", goal)):
@@ -361,6 +461,17 @@ def parse_title(title: str) -> TitleParse:
         setattr(result, f"{name}_kg", round(kg, 3))
         setattr(result, f"bmi_{name}", round(kg / height_m**2, 2))
     return result
+
+
+def _agrees(diff: _Weight, stated_kg: float, actual_kg: float) -> bool:
+    """Does a stated difference agree with the weights? Exact: within 2.5 lb; '100+': at least that (and not
+    wildly more); '50ish' / '~50': within 20%."""
+    tolerance = DIFF_TOLERANCE_LB * LB_KG
+    if not diff.estimate:
+        return abs(stated_kg - actual_kg) <= tolerance
+    if diff.plus:
+        return stated_kg - tolerance <= actual_kg <= PLUS_DIFF_MAX * stated_kg + tolerance
+    return abs(stated_kg - actual_kg) <= tolerance + ESTIMATE_DIFF_SHARE * stated_kg
 
 
 def _only_plausible_unit(weights: list[_Weight], height_m: float) -> str | None:
