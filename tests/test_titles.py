@@ -87,6 +87,42 @@ PARSED = [
     ("F/20/5'2 [SW 176 > CW 155 = 21 pounds so far!]", "F", 20, 62, lb(176), lb(155), None),
     ("M/26/6'3\" [-44lbs (-20kg)] Now: 180lbs (82kg)", "M", 26, 75, None, lb(180), None),  # a labelled current alone
     ("M/23/6'2\" [209lbs (95kg) > 187lbs (85kg) = 22lbs (10kg)]", "M", 23, 74, lb(209), lb(187), None),
+    # Round 2 (misses on the dev and blind1 labels); synthetic titles in their style, one or more per rule.
+    ("F/30/5'5. 240-200=40lbs. More in comments", "F", 30, 65, lb(240), lb(200), None),  # 5'5. is 5 ft 5
+    ("M/20/5\"9...230->190...4months", "M", 20, 69, lb(230), lb(190), None),  # a chain between dots
+    ("M/19/6,1 [300lbs > 250lbs = 50lbs]", "M", 19, 73, lb(300), lb(250), None),  # 6,1 in the stats field
+    ("F/22/5.3\" [200lbs > 150lbs]", "F", 22, 63, lb(200), lb(150), None),  # 5.3" is 5 ft 3
+    ("F/31/5'6 (210to170 = 40lbs)", "F", 31, 66, lb(210), lb(170), None),
+    ("M/27/6'0 [215lbs down to 190lbs] (4 months)", "M", 27, 72, lb(215), lb(190), None),
+    ("M/26/5'9\" went from 170 to 210 back to 185 this year", "M", 26, 69, lb(170), lb(185), None),  # current last
+    ("M/30/6'0 [Over 300 > 250 = 50+ lbs]", "M", 30, 72, None, lb(250), None),  # 'over 300': a lower bound
+    ("M/30/6'0 [310-320? > 250 = 60-70]", "M", 30, 72, None, lb(250), None),  # '310-320?': an estimate range
+    ("F/30/5'4 [190-195 > 150]", "F", 30, 64, None, lb(150), None),  # a range as one link of an arrow chain
+    ("F/26/5'6\" [230(ish) lbs > 180 lbs = 50]", "F", 26, 66, None, lb(180), None),
+    ("F/26/5'6\" [230lbs (est.) > 180lbs]", "F", 26, 66, None, lb(180), None),
+    ("M/30/6'0 [250 or so > 200]", "M", 30, 72, None, lb(200), None),
+    ("F/23/5'4 [200 > 150 > ?] (no scale lately)", "F", 23, 64, lb(200), None, None),  # 150 is not the current
+    ("F/23/5'4 [200 >> 150]", "F", 23, 64, lb(200), lb(150), None),
+    ("F/28/5'6' [230 SW > 180 CW = 50] (1 year)", "F", 28, 66, lb(230), lb(180), None),  # labels after numbers
+    ("F/25/5'5 180 SW 150 CW", "F", 25, 65, lb(180), lb(150), None),  # not 'SW 150' with an empty CW
+    ("F/24/5'5\" [220 lbs > 170 lbs = 50lbs] Then and now: 50 pounds later", "F", 24, 65, lb(220), lb(170), None),
+    ("F/24/5'5\" Then and now: 220 > 170", "F", 24, 65, lb(220), lb(170), None),  # the label names the chain
+    ("F/25/5'5\" Then: 220, Now: 170", "F", 25, 65, lb(220), lb(170), None),
+    ("F/30/5'4 Old picture: ~180 lbs, New picture: 150 lbs", "F", 30, 64, None, lb(150), None),
+    ("M/28/6'0\" [240 > 210 = 30] Aiming for 195lbs next.", "M", 28, 72, lb(240), lb(210), lb(195)),
+    ("F/25/5'5 [200>170=30lbs] Halfway to my goal weight of 145!", "F", 25, 65, lb(200), lb(170), lb(145)),
+    ("F/25/165cm, 80kg-70kg since May. Goal is 62kg.", "F", 25, 165 / 2.54, 80, 70, 62),
+    ("F/25/5'5 [200 > 170] I was aiming for 150, now aiming for 140-145", "F", 25, 65, lb(200), lb(170), None),
+    ("F/25/5'5 [200 > 170] Aiming for 100 lbs in total", "F", 25, 65, lb(200), lb(170), None),  # a loss, not a goal
+    ("F/25/5'5 [200 > 170] Aiming for 100 lbs", "F", 25, 65, lb(200), lb(170), None),  # 41% below 170: not a goal
+    ("My Wife/31/5'4 [210 > 160] So proud of her", "F", 31, 64, lb(210), lb(160), None),  # relation in the sex slot
+    ("Two years from 250->190. M/31/6'1\" Still going", "M", 31, 73, lb(250), lb(190), None),  # stats after weights
+    ("F/31/165 [80kg > 65kg = 15kg]", "F", 31, 165 / 2.54, 80, 65, None),  # bare 165 with kg weights: cm
+    ("F/28/5'4\" 150 lbs", "F", 28, 64, None, lb(150), None),  # a lone weight next to the height: current
+    ("Leg day. F/26/5'5/150lbs", "F", 26, 65, None, lb(150), None),
+    ("M - 6'1\" 200 lbs, down 40 lbs!", "M", None, 73, None, lb(200), None),  # 'down 40' is the loss
+    ("F/26/60kg(132 lbs)/170 cm, 2 months in", "F", 26, 170 / 2.54, None, 60, None),  # before a metric height
+    ("M/25/6'2\" [202lb (14.4stone) > 188 (13.4stone) = 14lb]", "M", 25, 74, lb(202), lb(188), None),
 ]
 
 
@@ -110,7 +146,7 @@ REFUSED = [
     ("My progress so far! So happy", "no height"),
     ("F/28 [200 > 150]", "no height"),
     ("F/28/5'4\" lost 50 lbs!", "no weights"),
-    ("F/28/5'4\" 150 lbs", "no weights"),
+    ("F/28/5'4\" 150 lbs to go", "no weights"),
     ("F/30/5’10” [300 > 169 = 31lbs] (3 months)", "weights disagree with stated difference"),
     ("M/24/6'1\" [290lbs > 150lbs =40lbs] (3 months)", "weights disagree with stated difference"),
     ("F/49/5'4\" [300lbs+>200ish = 100lbs+ weight loss]", "approximate weights"),
@@ -133,6 +169,17 @@ REFUSED = [
     ("M/30/6'0 [300 > 200 = 40+]", "weights disagree with stated difference"),
     ("F/37/5'2\" 180lbs to 140lbs - 30lbs lost", "weights disagree with stated difference"),
     ("F/28/5'4\" lost 40 - 32 in!", "no weights"),  # inches: 'in' followed by punctuation
+    # Round 2: refuse rather than guess.
+    ("F/30/5'6 [280 > ~150 = 100]", "weights disagree with stated difference"),  # ~150 cannot be 180
+    ("M/30/5'9 [~250 > 200 = 20]", "weights disagree with stated difference"),  # ~250 cannot be 220
+    ("M/28/6'0 lost 100 lbs down to 180", "no weights"),  # 'down to' a higher number: 100 is no weight
+    ("F/28/5'? [200 > 150]", "no height"),  # not 5 ft 0
+    ("F/28/5'.9\" [200 > 150]", "no height"),
+    ("F/28/6\" 200 > 150", "no height"),  # 6" alone: 6 ft, or a cut-off 5'6"?
+    ("F/29/170 [200 > 150]", "no height"),  # a bare 170 is cm only with kg weights
+    ("F/28/5'4\" 150 lbs 2 years ago", "no weights"),  # a lone weight from the past
+    ("F/28/5'4\" 150 lbs, 180 in the left pic", "no weights"),  # two weights: which is current?
+    ("F/28/5'4\" 150 lbs lost!", "no weights"),
 ]
 
 
@@ -175,10 +222,12 @@ def test_labels_meet_the_targets():
     assert report.wrong_bmi_where_parseable == 0
 
 
-def test_dev_labels_meet_the_issue_targets():
-    """The 320 development labels: (a) >= 98% of titles with a height and exact start and current weights fully
-    right; (b) wrong BMIs <= 0.5% of BMIs returned."""
-    labels = read_labels(ROOT / "training" / "title_labels_dev.jsonl")
+@pytest.mark.parametrize("name", ["title_labels_dev.jsonl", "title_labels_blind1.jsonl"])
+def test_dev_labels_meet_the_issue_targets(name):
+    """The 320 development labels, and the 320 of the first blind part (development data since round 2): (a) >= 98%
+    of titles with a height and exact start and current weights fully right; (b) wrong BMIs <= 0.5% of BMIs
+    returned."""
+    labels = read_labels(ROOT / "training" / name)
     assert len(labels) == 320
     report = evaluate(labels)
     assert report.exact_pairs >= 200 and report.exact_pairs_right / report.exact_pairs >= 0.98, report.misses
