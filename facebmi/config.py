@@ -14,7 +14,8 @@ from .labels import AGE_BRACKETS
 
 # Bumped when the meaning of a field changes; loading refuses a config from a newer format.
 # 2: crop.outside (format 1 models padded with edge pixels) and the detector's bordered second pass.
-CONFIG_FORMAT_VERSION = 2
+# 3: bmi_change_scale (format 1-2 models: a plain difference of the two estimates).
+CONFIG_FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,11 @@ class ModelConfig:
     # Split-conformal interval for the BMI change between two photos of one person: [delta - w, delta + w]
     # in BMI units, w calibrated on held-out same-person pairs at bmi_interval_level. 0: not calibrated.
     bmi_change_halfwidth: float = 0.0
+    # The change between two photos is this times the difference of their two BMI estimates. Each estimate is
+    # pulled toward the training mean (estimate on true BMI has a slope of ~0.6), so a plain difference shows
+    # about 0.6 of a person's real change; the scale, fitted on held-out same-person pairs, gives the estimated
+    # changes the spread of the true ones, at the cost of a wider interval. Format 1-2: 1.0.
+    bmi_change_scale: float = 1.0
     # Free-form provenance (data, split, metrics); shown in the model card, never read by code.
     training: dict = field(default_factory=dict)
 

@@ -7,7 +7,7 @@ averaged (FaceAttributeEnsemble); both load through `FaceAttributeModel.from_fol
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -105,7 +105,11 @@ def infer_outputs(model: nn.Module, x: torch.Tensor, with_features: bool = False
     x and its mirror image (bracket probabilities averaged). with_features (a single network): also its pooled
     features, averaged the same way, as (ModelOutput, features)."""
     views = [x, x.flip(3)] if model.config.flip_average else [x]
-    outs = [model(v) for v in views]
+    # Both views in one forward pass (eval mode: each crop's outputs do not depend on the others in the batch):
+    # about a quarter faster than two passes for one face on 2 CPU cores.
+    joint = model(torch.cat(views)) if len(views) > 1 else model(x)
+    outs = [ModelOutput(*(getattr(joint, f.name)[k * len(x):(k + 1) * len(x)] for f in fields(ModelOutput)))
+            for k in range(len(views))]
     probs = torch.stack([o.bracket_logits.float().softmax(1) for o in outs]).mean(0)
     out = ModelOutput(
         bmi=torch.stack([o.bmi for o in outs]).mean(0),

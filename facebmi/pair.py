@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .config import ModelConfig
 from .images import ImageInput, load_image
 from .predictor import FaceResult, Predictor
 from .report import interval_level, largest_face_index
@@ -34,8 +35,14 @@ class PairResult:
         return f"BMI {self.bmi_delta:+.1f}{detail}"
 
 
+def bmi_change(before_bmi, after_bmi, config: ModelConfig):
+    """The estimated BMI change from two BMI estimates of one person (floats or arrays): the one formula the app,
+    the evaluation and the interval's calibration share (config.bmi_change_scale says why it is scaled)."""
+    return config.bmi_change_scale * (after_bmi - before_bmi)
+
+
 def change_of(before: FaceResult, after: FaceResult, predictor: Predictor) -> PairResult:
-    delta = after.bmi - before.bmi
+    delta = bmi_change(before.bmi, after.bmi, predictor.config)
     w = predictor.config.bmi_change_halfwidth
     level = interval_level(predictor.config) if w > 0 else None
     return PairResult(before, after, float(delta), (float(delta - w), float(delta + w)) if w > 0 else None, level)

@@ -76,3 +76,23 @@ def test_same_person_pairs():
     drawn = draw_pairs(groups, 50, np.random.default_rng(0))
     assert drawn.shape == (50, 2) and (drawn[:, 0] != drawn[:, 1]).all()
     assert set(drawn.reshape(-1).tolist()) <= {0, 1, 2}
+
+
+def test_same_person_groups_split_by_descriptor():
+    # One group_id holding two posters (as bmi-reddit's same sex/age/height groups often do): with descriptors,
+    # only photos of the same face pair up; a photo with no descriptor (NaN) is left out.
+    group = np.array(["g"] * 5)
+    bmi = np.array([35.0, 28.0, 24.0, 30.0, 33.0])
+    d = np.zeros((5, 128))
+    d[0, 0], d[1, 0] = 0.0, 0.3  # person A: distance 0.3
+    d[2, 0], d[3, 0] = 2.0, 2.4  # person B: distance 0.4, 2 away from A
+    d[4] = np.nan
+    assert [sorted(g.tolist()) for g in same_person_groups(group, bmi, np.arange(5))] == [[0, 1, 2, 3, 4]]
+    people = same_person_groups(group, bmi, np.arange(5), descriptors=d)
+    assert sorted(sorted(g.tolist()) for g in people) == [[0, 1], [2, 3]]
+    assert sorted(map(tuple, all_pairs(people, bmi).tolist())) == [(0, 1), (2, 3)]
+    # Linked through a middle photo (single linkage): 0-5 and 5-1 are close though 0-1 are not.
+    d2 = np.zeros((3, 128))
+    d2[:, 0] = [0.0, 0.5, 1.0]
+    assert [sorted(g.tolist()) for g in same_person_groups(np.array(["g"] * 3), np.array([30.0, 28.0, 26.0]),
+                                                           np.arange(3), descriptors=d2)] == [[0, 1, 2]]

@@ -7,6 +7,7 @@ import torch
 from facebmi.config import CONFIG_FORMAT_VERSION, ModelConfig
 from facebmi.loading import DEFAULT_MODEL_DIR, ModelLoadError, load_model
 from facebmi.model import WEIGHTS_NAME, FaceAttributeModel
+from facebmi.pair import bmi_change
 
 
 @pytest.fixture
@@ -92,3 +93,11 @@ def test_format_1_configs_do_not_flip_average():
     old = {k: v for k, v in ModelConfig().to_dict().items() if k not in ("flip_average", "bmi_change_halfwidth")}
     config = ModelConfig.from_dict({**old, "format_version": 1})
     assert config.flip_average is False and ModelConfig().flip_average is True
+
+
+def test_format_2_configs_take_the_plain_difference_as_the_change():
+    old = {k: v for k, v in ModelConfig().to_dict().items() if k != "bmi_change_scale"}
+    config = ModelConfig.from_dict({**old, "format_version": 2})
+    assert config.bmi_change_scale == 1.0
+    assert bmi_change(30.0, 26.0, config) == -4.0
+    assert bmi_change(30.0, 26.0, ModelConfig(bmi_change_scale=1.5)) == pytest.approx(-6.0)

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from facebmi.__main__ import main
+from facebmi.loading import load_model
 from facebmi.pair import PairError, predict_pair, side_by_side
 
 
@@ -36,7 +37,9 @@ def test_one_side_by_side_picture_is_split_left_before_right_after(predictor, pa
     pair, faces, again = predict_pair(predictor, pair_picture)
     assert faces is again and len(faces) == 2
     assert pair.before.box[2] <= 512 <= pair.after.box[0]
-    assert pair.bmi_delta == pytest.approx(pair.after.bmi - pair.before.bmi)
+    # The model's change scale times the difference of the two estimates (config.bmi_change_scale says why).
+    scale = predictor.config.bmi_change_scale
+    assert scale > 1 and pair.bmi_delta == pytest.approx(scale * (pair.after.bmi - pair.before.bmi))
 
 
 def test_pictures_that_are_not_one_pair_say_what_to_do(predictor, astronaut, blank_image):
@@ -74,7 +77,8 @@ def test_cli_pair_prints_both_faces_and_the_change(pair_picture, astronaut_file,
     assert main(["--pair", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["before"]["face"] != out["after"]["face"]
-    assert out["change"]["bmi_delta"] == pytest.approx(out["after"]["bmi"] - out["before"]["bmi"])
+    scale = load_model(None).config.bmi_change_scale
+    assert out["change"]["bmi_delta"] == pytest.approx(scale * (out["after"]["bmi"] - out["before"]["bmi"]))
     assert set(out["change"]) == {"bmi_delta", "bmi_delta_interval", "level"}
     assert main(["--pair", str(astronaut_file), str(astronaut_file)]) == 0
     text = capsys.readouterr().out

@@ -92,6 +92,20 @@ def test_change_metrics_slope_and_sign():
     assert flipped["right_sign"] == pytest.approx(4 / 5)
 
 
+def test_bracket_head_choice_weighs_children_and_the_old():
+    from training.train import bracket_choice_score
+
+    age = np.array([5.0] * 10 + [25.0] * 90)
+    true = np.zeros(100, dtype=int)
+    right_adults = np.r_[np.ones(10, int), np.zeros(90, int)]  # every adult right, every child wrong
+    score, decades = bracket_choice_score(true, right_adults, age)
+    assert decades == {"0-9": 0.0, "20-29": 1.0}
+    assert score == pytest.approx(0.9 - (0.9 - 0.10 - 0.0))  # exact 0.9, children 80 points short of 0.9 - 0.1
+    balanced = np.r_[np.zeros(8, int), np.ones(2, int), np.zeros(80, int), np.ones(10, int)]
+    score_balanced, _ = bracket_choice_score(true, balanced, age)
+    assert score_balanced == pytest.approx(0.88) and score_balanced > score  # 80% of children: within the slack
+
+
 def test_evaluate_cli_prints_one_json_object(tiny_folder, tmp_path, capsys):
     from facebmi.model import FaceAttributeModel
     from training.evaluate import main

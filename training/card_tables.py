@@ -130,8 +130,17 @@ def before_after_table(before: dict | None, after: dict | None, before_rob: dict
         ("bmi-reddit test: BMI change slope (same person)", ("bmi-reddit", "bmi_change", "slope"), {}),
         ("bmi-reddit test: BMI change right sign", ("bmi-reddit", "bmi_change", "right_sign"),
          {"digits": 3, "percent": True}),
+        ("bmi-reddit test: BMI change interval coverage", ("bmi-reddit", "bmi_change", "interval_coverage"),
+         {"digits": 3, "percent": True}),
+        ("bmi-reddit test: slope of estimate on true BMI", ("bmi-reddit", "bmi_calibration", "slope_pred_on_true"), {}),
+        ("bmi-reddit test: bias of faces under BMI 25", ("bmi-reddit", "bmi_calibration", "lean_under_25", "bias"),
+         {"sign": True}),
         ("UTKFace test: bracket exact", ("age-utkface", "bracket", "exact"), {"digits": 3, "percent": True}),
         ("UTKFace test: bracket ±1", ("age-utkface", "bracket", "one_off"), {"digits": 3, "percent": True}),
+        ("UTKFace test, ages 10-19: bracket exact", ("age-utkface", "per_age_decade", "10-19", "bracket", "exact"),
+         {"digits": 3, "percent": True}),
+        ("Adience subset test: bracket exact", ("age-adience-subset", "bracket", "exact"),
+         {"digits": 3, "percent": True}),
     ]:
         add(label, dig(before, *path), dig(after, *path), **fmt)
     for source, variant, field, fmt in [

@@ -42,6 +42,7 @@ def build_ensemble(members: list[Path], faces_path: Path, level: float) -> FaceA
     ensemble.config = dataclasses.replace(ensemble.config, bmi_interval_level=level,
                                           bmi_interval_log_halfwidth=round(interval["log_halfwidth"], 5),
                                           bmi_change_halfwidth=round(interval.get("change_halfwidth", 0.0), 4),
+                                          bmi_change_scale=interval.get("change_scale", 1.0),
                                           training=summary)
     summary["validation"] = validate(ensemble, faces)
     log.info("ensemble validation %s, interval %s", summary["validation"], interval)

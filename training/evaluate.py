@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facebmi.images import ImageError
+from facebmi.config import ModelConfig
+from facebmi.images import ImageError, load_image
 from facebmi.labels import AGE_BRACKETS
+from facebmi.pair import bmi_change
 from facebmi.predictor import Predictor
 from facebmi.report import interval_level, largest_face_index
-from training.metrics import bmi_metrics, bracket_metrics, change_metrics
+from training.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
 from training.sampling import all_pairs, same_person_groups
 from training.sources import read_folder
 from training.splits import split_of
@@ -32,16 +34,21 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
     if split:
         rows = [r for r in rows if split_of(r.group) == split]
     found, not_found, unreadable = [], 0, 0
+    descriptors = {}  # id(row) -> dlib descriptor of its face, for rows with a BMI: who is the same person
     for row in tqdm(rows, desc=folder.name, file=sys.stderr, disable=not progress):
         try:
-            faces = predictor.predict(row.path)
+            picture = load_image(row.path)
+            faces = predictor.predict(picture)
         except ImageError:
             unreadable += 1
             continue
         if not faces:
             not_found += 1
             continue
-        found.append((row, faces[largest_face_index(faces)]))
+        face = faces[largest_face_index(faces)]
+        found.append((row, face))
+        if row.bmi is not None:
+            descriptors[id(row)] = _teacher().describe(picture, face.box)
     report = {"data": str(folder), "split": split or "all", "n": len(rows), "faces_not_found": not_found,
               "unreadable": unreadable, "model_bmi_interval_level": interval_level(predictor.config)}
     report.update(_scores(found, predictor.config.bmi_mean))
@@ -52,20 +59,28 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
         report["per_race"] = {race: _scores([(r, f) for r, f in found if r.race == race], None) for race in races}
     with_age = [(r, f) for r, f in found if r.age is not None and not math.isnan(r.age)]
     if with_age:  # and for each age decade: children and the old must not be read with the adults' prior
-        decades = sorted({_decade(r.age) for r, _ in with_age}, key=lambda d: int(d.split("-")[0].rstrip("+")))
-        report["per_age_decade"] = {d: _scores([(r, f) for r, f in with_age if _decade(r.age) == d], None)
+        decades = sorted({age_decade(r.age) for r, _ in with_age}, key=lambda d: int(d.split("-")[0].rstrip("+")))
+        report["per_age_decade"] = {d: _scores([(r, f) for r, f in with_age if age_decade(r.age) == d], None)
                                     for d in decades}
     with_bmi = [(r, f) for r, f in found if r.bmi is not None]
     if len(with_bmi) >= 10:
         report["bmi_calibration"] = bmi_calibration(np.array([r.bmi for r, _ in with_bmi]),
                                                     np.array([f.bmi for _, f in with_bmi]))
-        report["bmi_change"] = _change_scores(with_bmi, predictor.config.bmi_change_halfwidth)
+        report["bmi_change"] = _change_scores(with_bmi, predictor.config,
+                                              np.array([descriptors[id(r)] for r, _ in with_bmi]))
+        report["bmi_change_group_pairs"] = _change_scores(with_bmi, predictor.config)
     return report
 
 
-def _decade(age: float) -> str:
-    low = min(int(age) // 10 * 10, 70)
-    return "70+" if low == 70 else f"{low}-{low + 9}"
+_TEACHER = []
+
+
+def _teacher():
+    """dlib's face descriptor (training/teacher.py), loaded on first use: only sets with a BMI need it."""
+    if not _TEACHER:
+        from training.teacher import DlibDescriptor
+        _TEACHER.append(DlibDescriptor())
+    return _TEACHER[0]
 
 
 def bmi_calibration(true: np.ndarray, pred: np.ndarray, bins: int = 10) -> dict:
@@ -82,20 +97,24 @@ def bmi_calibration(true: np.ndarray, pred: np.ndarray, bins: int = 10) -> dict:
             "lean_under_25": {"n": int(lean.sum()), "bias": float((pred - true)[lean].mean()) if lean.any() else None}}
 
 
-def _change_scores(pairs_found, halfwidth: float = 0.0) -> dict:
-    """BMI change between photos of one person (bmi-reddit's groups), for each pair with both photos found;
-    with the model's change interval (halfwidth > 0), the share of pairs whose true change falls inside it."""
+def _change_scores(pairs_found, config: ModelConfig, descriptors: np.ndarray | None = None) -> dict:
+    """BMI change between photos of one person, for each pair with both photos found, estimated as the app does
+    (pair.bmi_change). With `descriptors`, one person = bmi-reddit's group split by dlib's descriptor (the
+    pairs the interval was calibrated on); without, every pair within a group_id, which over-merges posters.
+    With the model's change interval, the share of pairs whose true change falls inside it."""
     rows = [r for r, _ in pairs_found]
     group, bmi = np.array([r.group for r in rows]), np.array([r.bmi for r in rows])
     pred = np.array([f.bmi for _, f in pairs_found])
-    pairs = all_pairs(same_person_groups(group, bmi, np.arange(len(rows))), bmi)
+    pairs = all_pairs(same_person_groups(group, bmi, np.arange(len(rows)), descriptors=descriptors), bmi)
     if not len(pairs):
         return {"n": 0}
-    true_change, pred_change = bmi[pairs[:, 1]] - bmi[pairs[:, 0]], pred[pairs[:, 1]] - pred[pairs[:, 0]]
+    true_change = bmi[pairs[:, 1]] - bmi[pairs[:, 0]]
+    pred_change = bmi_change(pred[pairs[:, 0]], pred[pairs[:, 1]], config)
     report = change_metrics(true_change, pred_change)
-    if halfwidth > 0:
-        report["interval_coverage"] = float((np.abs(true_change - pred_change) <= halfwidth).mean())
-        report["interval_halfwidth"] = float(halfwidth)
+    report["pairs"] = "same person (group split by dlib descriptor)" if descriptors is not None else "same group_id"
+    if config.bmi_change_halfwidth > 0:
+        report["interval_coverage"] = float((np.abs(true_change - pred_change) <= config.bmi_change_halfwidth).mean())
+        report["interval_halfwidth"] = float(config.bmi_change_halfwidth)
     return report
 
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def age_decade(age: float) -> str:
+    """'0-9', '10-19', ... '70+': the age groups the per-decade figures are reported (and chosen) by."""
+    low = min(int(age) // 10 * 10, 70)
+    return "70+" if low == 70 else f"{low}-{low + 9}"
+
+
 def bmi_metrics(true: np.ndarray, pred: np.ndarray, constant: float | None = None) -> dict:
     true, pred = np.asarray(true, dtype=np.float64), np.asarray(pred, dtype=np.float64)
     out = {"n": int(len(true))}

@@ -59,7 +59,8 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         max_side=detect.max_side, min_face=detect.min_face_size, min_score=detect.min_score,
         edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside),
         **_training_facts(config, training), **_robustness_facts(reports, robustness, before, before_robustness,
-                                                                 what_changed, f"{config.bmi_interval_level:.0%}"),
+                                                                 what_changed, f"{config.bmi_interval_level:.0%}",
+                                                                 config.bmi_change_scale),
         map_note=card_tables.map_note(mean_map),
     )
     return str(card).rstrip() + "\n"
@@ -70,7 +71,7 @@ OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after norm
 
 
 def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str,
-                      config_level: str = "80%") -> dict:
+                      config_level: str = "80%", change_scale: float = 1.0) -> dict:
     reddit = reports.get("bmi-reddit") or next(iter(reports.values()), {})
     lean = dig(reddit, "bmi_calibration", "lean_under_25")
     slope = dig(reddit, "bmi_calibration", "slope_pred_on_true")
@@ -87,8 +88,12 @@ def _robustness_facts(reports: dict, robustness, before, before_robustness, what
         "calibration_note": (f"Slope of estimate on true BMI: {_num(slope)} (1 would be no pull). Faces with a true "
                              f"BMI under 25 ({_count(dig(lean, 'n'))}) are estimated "
                              f"{_num(dig(lean, 'bias'))} too high on average." if lean else ""),
-        "change_note": (f"Over {_count(change.get('n'))} pairs of photos of one poster (bmi-reddit's group_id, test "
-                        f"split): Pearson r of predicted on true change {_num(change.get('pearson_r'))}, slope "
+        "change_note": ((f"The change is the difference of the two photos' estimates times {change_scale:.2f}, the "
+                         "scale that gives the estimated changes the spread of the true ones on the validation "
+                         "pairs (each estimate alone is pulled toward the mean). " if change_scale != 1.0 else "")
+                        + f"Over {_count(change.get('n'))} pairs of photos of one poster (bmi-reddit's group_id "
+                        f"split by dlib's face descriptor, test split): Pearson r of predicted on true change "
+                        f"{_num(change.get('pearson_r'))}, slope "
                         f"{_num(change.get('slope'))} (1 = the whole change seen), right sign "
                         f"{_num(change.get('right_sign'), percent=True)} of pairs whose true change is ≥ 1 BMI, "
                         f"MAE {_num(change.get('mae'))}"
@@ -110,6 +115,12 @@ def _training_facts(config: ModelConfig, training: dict) -> dict:
     data = training.get("data") if isinstance(training.get("data"), dict) else {}
     interval = training.get("interval_calibration") if isinstance(training.get("interval_calibration"), dict) else {}
     minutes = [m.get("minutes") for m in members if isinstance(m, dict)] or [training.get("minutes")]
+    steps = [dig(training, "train_config", "steps")]
+    earlier = training.get("continued_from")
+    while isinstance(earlier, dict) and not members:  # a run continued from others: each run, earliest first
+        minutes.insert(0, earlier.get("minutes"))
+        steps.insert(0, earlier.get("steps"))
+        earlier = earlier.get("continued_from")
     def member_values(*keys, percent=False):
         values = [_num(dig(m.get("validation") or {}, *keys), 2, percent) for m in members if isinstance(m, dict)]
         return " and ".join(values) if values else DASH
@@ -120,6 +131,7 @@ def _training_facts(config: ModelConfig, training: dict) -> dict:
         "member_val_exact": member_values("utk_bracket", "exact", percent=True),
         "n_faces": _count(sum(v for v in data.values() if isinstance(v, int))) if data else DASH,
         "train_minutes": " + ".join(_num(m, 0) for m in minutes if isinstance(m, (int, float))),
+        "train_steps": " + ".join(_count(n) for n in steps if isinstance(n, int)) if len(steps) > 1 else "",
         "distill_cos": _num(validation.get("distill_cos"), 3),
         "bmi_head": first.get("bmi_head") or DASH, "bracket_head": first.get("bracket_head") or DASH,
         "members": config.members, "interval_level": f"{config.bmi_interval_level:.0%}",

@@ -42,8 +42,10 @@ class TrainConfig:
     # validation: with ~900 BMI faces a closed-form fit is less noisy than SGD on a head.
     ridge_alpha: float = 10.0
     ridge_views: int = 2  # re-framed views of each training face the ridge is also fitted on (augment.py)
-    # After training, refit the bracket head on frozen features with each of these L2 weights and keep the
-    # best on validation (if it beats the trained head).
+    # After training, refit the bracket head on frozen features with each of these balance powers (as
+    # balance_power: 0 = the raw mix) and L2 weights, and keep the best on validation by overall exact accuracy
+    # less any shortfall of children and over-60s (train.bracket_choice_score), if it beats the trained head.
+    bracket_refit_powers: tuple = (0.0, 0.25, 0.5)
     bracket_refit_decays: tuple = (1e-4, 1e-3, 1e-2)
     interval_level: float = 0.8  # coverage of the calibrated BMI interval
     eval_every: int = 500
