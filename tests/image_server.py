@@ -13,9 +13,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
 
 import numpy as np
 from PIL import Image
+from requests.adapters import HTTPAdapter
 
 
 @dataclass
@@ -98,7 +100,17 @@ class ImageServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = self._handle_error
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @staticmethod
+    def _handle_error(request, client_address) -> None:
+        """A client that closed its kept-alive connection (without reading a refused body) is no error."""
+        import sys
+        import traceback
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            traceback.print_exc()
 
     @property
     def base(self) -> str:
@@ -118,6 +130,21 @@ class ImageServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class LoopbackAdapter(HTTPAdapter):
+    """Sends https://HOST/PATH to http://127.0.0.1:PORT/HOST/PATH: every image host (i.redd.it, i.imgur.com)
+    lives on the loopback server, a stand-in for DNS; the code under test keeps the real URLs. Mount it on a
+    requests.Session for "https://"."""
+
+    def __init__(self, base: str, **options):
+        super().__init__(**options)
+        self.base = base
+
+    def send(self, request, **kwargs):
+        parsed = urlparse(request.url)
+        request.url = f"{self.base}/{parsed.hostname}{parsed.path}"
+        return super().send(request, **kwargs)
 
 
 # --- test pictures -------------------------------------------------------------------------------------

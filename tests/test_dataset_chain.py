@@ -3,15 +3,12 @@
 a requests transport adapter, the test's stand-in for DNS; our code runs unchanged with the real URLs."""
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 import requests
 from PIL import Image
-from requests.adapters import HTTPAdapter
 
 from tests.fake_reddit import gallery_post, post
-from tests.image_server import ImageServer, Route, astronaut, encode, side_by_side
+from tests.image_server import ImageServer, LoopbackAdapter, Route, astronaut, encode, side_by_side
 from training.assign_faces import assign_posts, read_manifest
 from training.build_dataset import build_reddit
 from training.download import DownloadLimits, download_posts, read_log
@@ -20,19 +17,6 @@ from training.scrape import ScrapeConfig, author_hash, make_reddit, scrape
 from training.splits import split_of
 
 SALT = "chain-test-salt"
-
-
-class LoopbackAdapter(HTTPAdapter):
-    """Sends https://HOST/PATH to http://127.0.0.1:PORT/HOST/PATH: every image host lives on the test server."""
-
-    def __init__(self, base: str):
-        super().__init__()
-        self.base = base
-
-    def send(self, request, **kwargs):
-        parsed = urlparse(request.url)
-        request.url = f"{self.base}/{parsed.hostname}{parsed.path}"
-        return super().send(request, **kwargs)
 
 
 @pytest.fixture

@@ -119,7 +119,7 @@ def test_transient_failures_are_retried_with_backoff(server, jpeg, tmp_path):
 
 
 def test_an_interrupted_run_resumes_without_refetching_or_duplicating(server, jpeg, tmp_path):
-    """Kill a real `python -m training.download` mid-download, then rerun it."""
+    """Kill a real `python -m training.download` (one URL at a time) mid-download, then rerun it."""
     release = threading.Event()
     other = encode(astronaut().transpose(Image.FLIP_LEFT_RIGHT), quality=90)
     urls = [server.add("/1.jpg", Route(jpeg)), server.add("/2.png", Route(encode(astronaut(), "PNG"), "image/png")),
@@ -127,7 +127,7 @@ def test_an_interrupted_run_resumes_without_refetching_or_duplicating(server, jp
     posts = tmp_path / "posts.jsonl"
     posts.write_text("".join(post(f"p{i}", url).to_json() + "\n" for i, url in enumerate(urls)))
     out = tmp_path / "images"
-    command = [sys.executable, "-m", "training.download", "--posts", str(posts), "--out", str(out)]
+    command = [sys.executable, "-m", "training.download", "--posts", str(posts), "--out", str(out), "--workers", "1"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True)
     try:

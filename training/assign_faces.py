@@ -8,6 +8,8 @@ weight only when the face count and layout leave no doubt (the rules are in `ass
 and every post that cannot be used, is recorded with a named reason. The manifest (JSONL) holds one record
 per decision, so a person can audit every label and build_dataset can crop exactly the assigned faces.
 Resumable: posts already in the manifest are skipped; a post cut short by an interruption is redone.
+Faces are detected in `--workers` processes (default: one per core); decisions are written post by post, in
+post order, as before.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from facebmi.config import ModelConfig
 from facebmi.detect import Detection, FaceDetector
 from facebmi.images import ImageError, load_image
 from training.download import read_log
+from training.parallel import default_workers, process_pool
 from training.titles import parse_title
 
 # Two faces in one picture count as a before/after pair only if the larger is at most this many times the
@@ -196,65 +200,92 @@ def _write_atomically(path: Path, records: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-class FaceFinder:
-    """Loads and detects each image file once, however many posts use it."""
-
-    def __init__(self, images: Path, detector: FaceDetector):
-        self.images, self.detector = images, detector
-        self._seen: dict[str, tuple] = {}
-
-    def __call__(self, index: int, url: str, log_record: dict) -> ImageFaces:
-        file = log_record.get("file")
-        if not file:
-            return ImageFaces(index, url, None, [], error=f"download failed: {log_record.get('reason')}")
-        if file not in self._seen:
-            try:
-                picture = load_image(self.images / file)
-                self._seen[file] = (self.detector.detect(picture), picture.size, None)
-            except ImageError as err:
-                self._seen[file] = ([], None, f"unreadable: {err}")
-        faces, size, error = self._seen[file]
-        return ImageFaces(index, url, file, faces, size, error)
+def detect_file(detector: FaceDetector, images: Path, file: str) -> tuple[list[Detection], tuple | None, str | None]:
+    """(faces, size, error) of one downloaded image file."""
+    try:
+        picture = load_image(Path(images) / file)
+    except ImageError as err:
+        return [], None, f"unreadable: {err}"
+    return detector.detect(picture), picture.size, None
 
 
-def assign_posts(posts, images: str | Path, manifest: str | Path,
-                 detector: FaceDetector | None = None) -> dict[str, int]:
+_worker: dict = {}
+
+
+def _init_worker(spec, device: str) -> None:
+    _worker["detector"] = FaceDetector(spec, device=device)
+
+
+def _detect_in_worker(job: tuple[Path, str]):
+    return detect_file(_worker["detector"], *job)
+
+
+def assign_posts(posts, images: str | Path, manifest: str | Path, detector: FaceDetector | None = None,
+                 workers: int = 1, device: str = "cpu") -> dict[str, int]:
     """Append the decisions for every post not yet in the manifest. Returns counts of what happened.
 
     A post whose images are not all downloaded yet (never tried, or failed in a way a rerun of the
-    download may fix) is left for a later run rather than recorded as unusable.
+    download may fix) is left for a later run rather than recorded as unusable. Each image file is
+    detected once, however many posts use it. `workers` > 1: the files are detected in that many worker
+    processes (one torch thread each; `detector`, if given, lends them its settings), while this process
+    writes each post's decisions, in post order, as soon as its images are done.
     """
     images, manifest = Path(images), Path(manifest)
     kept = read_manifest(manifest)
     if manifest.exists():
         _write_atomically(manifest, kept)  # drops the lines of a post cut short
     done = {r["post_id"] for r in kept}
-    find = FaceFinder(images, detector or FaceDetector(ModelConfig().detect))
     downloads = read_log(images)
     counts = {"posts": 0, "already_done": 0, "waiting_for_download": 0, "faces_assigned": 0, "records": 0}
-    with manifest.open("a", encoding="utf-8") as out:
-        for post in posts:
-            if post.id in done:
-                counts["already_done"] += 1
-                continue
-            labels = title_labels(parse_title(post.title))
-            pending = [url for url in post.image_urls
-                       if url not in downloads or downloads[url].get("transient") and not downloads[url]["file"]]
-            if pending and not isinstance(labels, str):
-                counts["waiting_for_download"] += 1
-                continue
-            if isinstance(labels, str):
-                decisions, labels = [Decision(None, None, None, labels)], None
-            else:
-                found = [find(i, url, downloads.get(url)) for i, url in enumerate(post.image_urls)]
-                decisions = assign(found, labels)
-            records = post_records(post, decisions, labels)
-            out.write("".join(json.dumps(r) + "\n" for r in records))
-            out.flush()
-            done.add(post.id)
-            counts["posts"] += 1
-            counts["records"] += len(records)
-            counts["faces_assigned"] += sum(r["photo"] is not None for r in records)
+    todo = []  # (post, labels, or why the title cannot label a photo)
+    for post in posts:
+        if post.id in done:
+            counts["already_done"] += 1
+            continue
+        labels = title_labels(parse_title(post.title))
+        pending = [url for url in post.image_urls
+                   if url not in downloads or downloads[url].get("transient") and not downloads[url]["file"]]
+        if pending and not isinstance(labels, str):
+            counts["waiting_for_download"] += 1
+            continue
+        done.add(post.id)
+        todo.append((post, labels))
+    # Every file a labelled post needs, in the order the posts need them: results come back in this order.
+    files = list(dict.fromkeys(downloads[url]["file"] for post, labels in todo if not isinstance(labels, str)
+                               for url in post.image_urls if downloads[url].get("file")))
+    spec = detector.spec if detector is not None else ModelConfig().detect
+    with ExitStack() as stack:
+        if workers > 1 and len(files) > 1:
+            pool = stack.enter_context(process_pool(workers, _init_worker, (spec, device)))
+            results = pool.imap(_detect_in_worker, [(images, file) for file in files], chunksize=2)
+        else:
+            detector = detector or (FaceDetector(spec, device=device) if files else None)
+            results = (detect_file(detector, images, file) for file in files)
+        detected = {}  # file -> (faces, size, error)
+        arriving = zip(files, results)
+
+        def image_faces(index: int, url: str) -> ImageFaces:
+            log_record = downloads[url]
+            file = log_record.get("file")
+            if not file:
+                return ImageFaces(index, url, None, [], error=f"download failed: {log_record.get('reason')}")
+            while file not in detected:
+                name, result = next(arriving)
+                detected[name] = result
+            return ImageFaces(index, url, file, *detected[file])
+
+        with manifest.open("a", encoding="utf-8") as out:
+            for post, labels in todo:
+                if isinstance(labels, str):
+                    decisions, labels = [Decision(None, None, None, labels)], None
+                else:
+                    decisions = assign([image_faces(i, url) for i, url in enumerate(post.image_urls)], labels)
+                records = post_records(post, decisions, labels)
+                out.write("".join(json.dumps(r) + "\n" for r in records))
+                out.flush()
+                counts["posts"] += 1
+                counts["records"] += len(records)
+                counts["faces_assigned"] += sum(r["photo"] is not None for r in records)
     return counts
 
 
@@ -266,9 +297,12 @@ def main(argv=None):
     parser.add_argument("--images", type=Path, required=True, help="training.download's output folder")
     parser.add_argument("--manifest", type=Path, required=True, help="JSONL of decisions (appended to)")
     parser.add_argument("--device", default="cpu", help="torch device for MTCNN, e.g. cuda")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="detection processes, one torch thread each (default: one per core; "
+                             "1: in this process, with torch's own threads)")
     args = parser.parse_args(argv)
-    detector = FaceDetector(ModelConfig().detect, device=args.device)
-    counts = assign_posts(read_posts(args.posts), args.images, args.manifest, detector)
+    counts = assign_posts(read_posts(args.posts), args.images, args.manifest, workers=args.workers,
+                          device=args.device)
     print(f"{counts['posts']} posts looked at ({counts['already_done']} already in the manifest, "
           f"{counts['waiting_for_download']} waiting for their images), "
           f"{counts['faces_assigned']} faces assigned a weight; decisions in {args.manifest}", file=sys.stderr)

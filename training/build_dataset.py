@@ -13,7 +13,8 @@ an unchanged dataset makes no commit, so the card holds no build date). Labelled
 they are built locally and never pushed.
 
 Resumable: rows are saved in shards keyed by (post id, photo); a rerun crops only the rows no finished
-shard holds, and the final dataset holds each assigned face of the current manifest exactly once.
+shard holds, and the final dataset holds each assigned face of the current manifest exactly once. Faces are
+cropped in `--workers` processes (default: one per core).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from string import Template
 
@@ -38,6 +41,7 @@ from facebmi.labels import AGE_BRACKETS, WHO_CATEGORIES, age_to_bracket, who_cat
 from training import prepare
 from training.assign_faces import read_manifest
 from training.download import read_log
+from training.parallel import default_workers, process_pool
 from training.sources import GROUP_COLUMNS, SHARED_DATASETS
 from training.splits import SPLIT_FRACTIONS, split_of
 
@@ -56,17 +60,48 @@ def row_key(post_id: str, photo: str) -> str:
     return f"{post_id}:{photo}"  # a post assigns each of 'start' and 'current' at most once
 
 
-def reddit_row(record: dict, images: Path, spec, teacher=None) -> dict:
-    """One assigned manifest record -> a dataset row, cropped with the landmarks the manifest recorded."""
+def reddit_row(record: dict, images: Path, spec, teacher=None, picture=None) -> dict:
+    """One assigned manifest record -> a dataset row, cropped with the landmarks the manifest recorded.
+    `picture`: the record's image file, already loaded."""
     group = record["author_hash"] or f"post:{record['post_id']}"  # deleted author: the post is the person
     face = Detection(tuple(record["face_box"]), record["face_score"], np.asarray(record["landmarks"]))
-    picture = load_image(images / record["image_file"])
+    picture = picture if picture is not None else load_image(images / record["image_file"])
     row = {"source": f"reddit-{record['subreddit'].lower()}", "file": record["image_file"], "bmi": record["bmi"],
            "age": record["age"], "bracket": age_to_bracket(record["age"]) if record["age"] is not None else None,
            "sex": record["sex"] or "", "race": None, "group_id": group, "split": split_of(group), "label_conflict": False,
            "skip_reason": None, "teacher_embedding": None, "context": None, "post_id": record["post_id"], "photo": record["photo"]}
     row.update(prepare.face_fields(picture, face, spec, teacher))
     return row
+
+
+class RowMaker:
+    """reddit_row for records in manifest order, loading each image file once for the faces it holds
+    (the before and after of a side-by-side picture come one after the other)."""
+
+    def __init__(self, images: Path, with_teacher: bool = False):
+        self.images, self.spec, self.teacher = Path(images), ModelConfig().crop, None
+        if with_teacher:
+            from training.teacher import DlibDescriptor
+
+            self.teacher = DlibDescriptor()
+        self._last = (None, None)  # (file, picture)
+
+    def __call__(self, record: dict) -> dict:
+        if self._last[0] != record["image_file"]:
+            self._last = (None, None)  # free the previous picture before loading the next
+            self._last = (record["image_file"], load_image(self.images / record["image_file"]))
+        return reddit_row(record, self.images, self.spec, self.teacher, self._last[1])
+
+
+_worker: dict = {}
+
+
+def _init_worker(images: Path, with_teacher: bool) -> None:
+    _worker["rows"] = RowMaker(images, with_teacher)
+
+
+def _row_in_worker(record: dict) -> dict:
+    return _worker["rows"](record)
 
 
 def _labels_of_record(record: dict, with_teacher: bool) -> tuple:
@@ -108,9 +143,10 @@ def read_exclusions(path: str | Path | None) -> set[str]:
 
 
 def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with_teacher: bool = False,
-                 exclude: set[str] = frozenset()):
+                 exclude: set[str] = frozenset(), workers: int = 1, shard_size: int = prepare.SHARD_SIZE):
     """The dataset of every face the manifest assigns a weight to, except posts in `exclude`, saved at
-    `out`. Returns it."""
+    `out`. Returns it. Rows are saved in shards of `shard_size`, in manifest order; `workers` > 1: the faces
+    are cropped by that many worker processes (training.parallel, one torch thread each)."""
     from datasets import Dataset, concatenate_datasets, load_from_disk
 
     images, out = Path(images), Path(out)
@@ -121,17 +157,17 @@ def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with
     done = {key for shard in shards for key, labels in _row_labels(load_from_disk(str(shard)))
             if key in wanted and wanted[key][1] == labels}
     todo = [r for r in assigned if row_key(r["post_id"], r["photo"]) not in done]
-    spec = ModelConfig().crop
-    teacher = None
-    if with_teacher and todo:
-        from training.teacher import DlibDescriptor
-
-        teacher = DlibDescriptor()
     number = int(shards[-1].name) + 1 if shards else 0
-    for start in range(0, len(todo), prepare.SHARD_SIZE):
-        rows = [reddit_row(r, images, spec, teacher) for r in todo[start:start + prepare.SHARD_SIZE]]
-        Dataset.from_list(rows, features=features()).save_to_disk(str(shards_dir / f"{number:05d}"))
-        number += 1
+    with ExitStack() as stack:
+        if workers > 1 and len(todo) > 1:
+            pool = stack.enter_context(process_pool(workers, _init_worker, (images, with_teacher)))
+            make_rows = partial(pool.imap, _row_in_worker, chunksize=8)  # in order; a side-by-side's 2 faces together
+        elif todo:
+            make_rows = partial(map, RowMaker(images, with_teacher))
+        for start in range(0, len(todo), shard_size):
+            rows = list(make_rows(todo[start:start + shard_size]))
+            Dataset.from_list(rows, features=features()).save_to_disk(str(shards_dir / f"{number:05d}"))
+            number += 1  # a shard is done once save_to_disk has written it whole (its dataset_info.json)
     parts = [load_from_disk(str(p)) for p in _finished_shards(shards_dir)]
     data = concatenate_datasets(parts) if parts else Dataset.from_list([], features=features())
     # Keep each face of the current manifest once, in manifest order, from the latest shard whose labels
@@ -284,6 +320,10 @@ def main(argv=None):
     reddit.add_argument("--exclude", type=Path, help="file of post ids to leave out (removal requests)")
     reddit.add_argument("--push", metavar="REPO", help="push to this Hub dataset repo (token from HF_TOKEN)")
     reddit.add_argument("--public", action="store_true", help="make a newly created Hub repo public")
+    reddit.add_argument("--workers", type=int, default=default_workers(),
+                        help="processes cropping faces (default: one per core; 1: in this process)")
+    reddit.add_argument("--shard-size", type=int, default=prepare.SHARD_SIZE,
+                        help="rows per saved shard: what an interruption can lose (default %(default)s)")
     folders = sub.add_parser("folders", help="labelled folders (images/ + labels.csv) -> dataset, never pushed")
     folders.add_argument("--out", type=Path, required=True)
     folders.add_argument("--folders", type=Path, nargs="+",
@@ -300,7 +340,8 @@ def main(argv=None):
     token = os.environ.get("HF_TOKEN")
     if args.push and not token:
         parser.error("--push needs a Hugging Face token with write access in the HF_TOKEN environment variable")
-    data = build_reddit(args.manifest, args.images, args.out, args.teacher, read_exclusions(args.exclude))
+    data = build_reddit(args.manifest, args.images, args.out, args.teacher, read_exclusions(args.exclude),
+                        workers=args.workers, shard_size=args.shard_size)
     card = render_card(data, read_manifest(args.manifest), read_log(args.images))
     (args.out / "README.md").write_text(card, encoding="utf-8")
     print(f"{len(data)} faces saved to {args.out} (card: {args.out / 'README.md'})", file=sys.stderr)

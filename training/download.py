@@ -7,23 +7,27 @@ is complete and verified (content type, magic bytes, size and pixel limits, a fu
 under its final name is always whole, and two URLs serving the same bytes share one file. Every outcome
 goes to `<out>/download_log.jsonl` (one JSON object per URL: the file, or why there is none); a rerun
 skips URLs with a final outcome and retries only transient failures (429, 5xx, timeouts, cut-off bodies).
+`--workers N` (default 8) fetches N URLs at once, in threads; each outcome is logged when its URL is done.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import requests
+import requests.adapters
 
 from facebmi.images import MAX_PIXELS, ImageError, load_image
-from training.jsonl import cut_partial_line
+from training.jsonl import DurableLines, cut_partial_line
 
 LOG_NAME = "download_log.jsonl"
 USER_AGENT = "facebmi-dataset/0.1 (research; https://github.com/facebmi)"
@@ -198,8 +202,14 @@ def _is_final(record: dict, out: Path, retry_transient: bool) -> bool:
 
 
 def download_posts(posts, out: str | Path, limits: DownloadLimits = DownloadLimits(),
-                   session: requests.Session | None = None, retry_transient: bool = True) -> dict[str, int]:
-    """Download every image URL of `posts` (objects with `.id` and `.image_urls`). Returns outcome counts."""
+                   session: requests.Session | None = None, retry_transient: bool = True,
+                   workers: int = 1) -> dict[str, int]:
+    """Download every image URL of `posts` (objects with `.id` and `.image_urls`). Returns outcome counts.
+
+    `workers` > 1: that many URLs are fetched at once, by threads sharing `session` (the waiting, hashing and
+    decoding release the GIL). Each outcome is logged as soon as its URL is done, so an interruption loses at
+    most the URLs in flight (fetched again by the rerun, into the same content-named file).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_NAME
@@ -207,23 +217,50 @@ def download_posts(posts, out: str | Path, limits: DownloadLimits = DownloadLimi
     for leftover in (out / ".part").glob("*.part"):  # bodies an interrupted run was still receiving
         leftover.unlink()
     done = {url for url, rec in read_log(out).items() if _is_final(rec, out, retry_transient)}
-    session = session or requests.Session()
+    if session is None:
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, workers))  # a kept connection per thread
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
     session.headers.setdefault("User-Agent", USER_AGENT)
     counts = {"downloaded": 0, "failed": 0, "skipped": 0}
-    with log_path.open("a", encoding="utf-8") as log:
-        for post in posts:
-            for url in post.image_urls:
-                if url in done:
-                    counts["skipped"] += 1
-                    continue
-                result = download(session, url, out, limits)
-                result.fetched_utc = round(time.time(), 3)
-                record = {"post_id": post.id, **asdict(result)}
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                os.fsync(log.fileno())  # the log is the resume point: it must reach the disk with the file
-                done.add(url)
-                counts["downloaded" if result.file else "failed"] += 1
+    todo = []  # (post id, url): each URL once, in post order
+    for post in posts:
+        for url in post.image_urls:
+            if url in done:
+                counts["skipped"] += 1
+                continue
+            done.add(url)
+            todo.append((post.id, url))
+
+    def fetch(post_id: str, url: str) -> dict:
+        result = download(session, url, out, limits)
+        result.fetched_utc = round(time.time(), 3)
+        return {"post_id": post_id, **asdict(result)}
+
+    with DurableLines(log_path) as log:  # the resume point: each outcome is flushed as soon as it is known
+        def record(results: list[dict]) -> None:
+            log.write("".join(json.dumps(r) + "\n" for r in results))
+            for r in results:
+                counts["downloaded" if r["file"] else "failed"] += 1
+
+        if workers <= 1:
+            for post_id, url in todo:
+                record([fetch(post_id, url)])
+            return counts
+        with ThreadPoolExecutor(workers, thread_name_prefix="download") as pool:
+            pending, queued = set(), iter(todo)
+            try:
+                while True:
+                    for post_id, url in itertools.islice(queued, 2 * workers - len(pending)):
+                        pending.add(pool.submit(fetch, post_id, url))
+                    if not pending:
+                        break
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    record([future.result() for future in finished])
+            finally:
+                for future in pending:
+                    future.cancel()
     return counts
 
 
@@ -241,11 +278,13 @@ def main(argv=None):
     parser.add_argument("--backoff", type=float, default=DownloadLimits.backoff)
     parser.add_argument("--no-retry-failed", action="store_true",
                         help="do not retry URLs that failed transiently on an earlier run")
+    parser.add_argument("--workers", type=int, default=8, help="URLs fetched at once (threads; 1: one by one)")
     args = parser.parse_args(argv)
     limits = DownloadLimits(max_bytes=args.max_bytes, max_pixels=args.max_pixels,
                             connect_timeout=max(1.0, args.timeout / 3), read_timeout=args.timeout,
                             attempts=args.attempts, backoff=args.backoff)
-    counts = download_posts(read_posts(args.posts), args.out, limits, retry_transient=not args.no_retry_failed)
+    counts = download_posts(read_posts(args.posts), args.out, limits, retry_transient=not args.no_retry_failed,
+                            workers=args.workers)
     print(f"{counts['downloaded']} downloaded, {counts['failed']} failed, {counts['skipped']} already done "
           f"(log: {args.out / LOG_NAME})", file=sys.stderr)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 
@@ -20,3 +21,41 @@ def cut_partial_line(path: str | Path) -> int:
         f.flush()
         os.fsync(f.fileno())
     return len(data) - keep
+
+
+SYNC_SECONDS = 0.5
+
+
+class DurableLines:
+    """An append-only text file written a few lines at a time (the resume point of a step).
+
+    Every write is flushed at once, so a killed process loses none of what it wrote; the file is synced to
+    disk when half a second has passed since the last sync, and on close, so a machine crash loses at most the
+    last half second of lines (which the rerun redoes) without an fsync, milliseconds each, per line.
+    """
+
+    def __init__(self, path: str | Path):
+        self._file = Path(path).open("a", encoding="utf-8")
+        self._synced = time.monotonic()
+
+    def write(self, text: str) -> None:
+        self._file.write(text)
+        self._file.flush()
+        if time.monotonic() - self._synced >= SYNC_SECONDS:
+            self.sync()
+
+    def sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._synced = time.monotonic()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.sync()
+            self._file.close()
+
+    def __enter__(self) -> "DurableLines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

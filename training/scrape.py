@@ -9,10 +9,11 @@ REDDIT_USERNAME / REDDIT_PASSWORD) or from a praw.ini section outside the reposi
 praw from ~/.config/praw.ini); they are never logged. Authors are stored only as an HMAC-SHA256 of the name
 keyed by FACEBMI_AUTHOR_SALT, which is required.
 
-Resumable: posts already in --out are skipped, every line is flushed and fsynced as it is written, and a
-truncated last line left by a killed run is cut off (that post is fetched again). praw's rate limiter paces
-requests from Reddit's x-ratelimit headers; 429s, 5xx and timeouts are retried with exponential backoff
-(after prawcore's own two quick retries for 5xx and timeouts); a post that cannot be read is logged and skipped.
+Resumable: posts already in --out are skipped, every line is flushed as it is written (and synced to disk
+every half second and at the end), and a truncated last line left by a killed run is cut off (that post is
+fetched again). praw's rate limiter paces requests from Reddit's x-ratelimit headers; 429s, 5xx and timeouts
+are retried with exponential backoff (after prawcore's own two quick retries for 5xx and timeouts); a post
+that cannot be read is logged and skipped.
 Deleted or removed posts and posts without a direct image are skipped (counted in the summary).
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from urllib.parse import urlparse
 import praw
 import prawcore
 
-from training.jsonl import cut_partial_line
+from training.jsonl import DurableLines, cut_partial_line
 from training.posts import PostRecord, read_posts
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,8 @@ def post_record(submission, salt: bytes, fetch: Callable[[str], dict] | None = N
 # --- resumable output -----------------------------------------------------------------------------------
 
 class JsonlAppender:
-    """Appends one JSON object per line, durable line by line; repairs a truncated last line first."""
+    """Appends one JSON object per line, each flushed as written (training.jsonl.DurableLines); repairs a
+    truncated last line first."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -202,12 +204,10 @@ class JsonlAppender:
         cut = cut_partial_line(self.path)
         if cut:
             log.warning("%s: cutting a truncated last line (%d bytes) left by an interrupted run", self.path, cut)
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = DurableLines(self.path)
 
     def write(self, record: PostRecord) -> None:
         self._file.write(record.to_json() + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
 
     def close(self) -> None:
         self._file.close()
