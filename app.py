@@ -11,6 +11,7 @@ import argparse
 import atexit
 import math
 import os
+import threading
 from pathlib import Path
 
 from facebmi.gpu import gpu_decorator  # first: on ZeroGPU `spaces` must load before torch
@@ -22,6 +23,7 @@ from PIL import Image
 from facebmi.draw import annotate, pair_image
 from facebmi.explain import explain_faces, region_shares
 from facebmi.images import ImageError, load_image
+from facebmi.live import LiveTracker, data_url, frame_bytes
 from facebmi.loading import ModelLoadError
 from facebmi.pair import PairError, predict_pair
 from facebmi.photo_requests import screen_photo_requests, sentence, take_upload_paths, user_error
@@ -70,6 +72,14 @@ def privacy_sentence(delete_after: float = DELETE_AFTER) -> str:
             "result the server holds temporary files: the photo as sent and each annotated picture. Every one "
             f"is deleted at most {duration_words(delete_after)} after it was last used, and all of them when "
             "the app stops.")
+
+
+def live_privacy_sentence() -> str:
+    """What happens to the webcam stream; true of make_live_step's wiring (frames in and out as data: URLs)."""
+    return ("The stream is processed frame by frame in the server's memory and never stored: no frame is "
+            "written to disk or logged. While you stream, the server holds only each face's box and running "
+            "estimates (numbers, no picture) and the last labelled frame it sent, and forgets them when you close "
+            "the page.")
 
 
 def duration_words(seconds: float) -> str:
@@ -129,8 +139,10 @@ def make_analyze(predictor: Predictor, results_folder: str | Path, max_faces: in
 
 PAIR_INTRO = """Two photos of **the same person** (assumed, not checked), or one side-by-side progress picture
 (left: before, right: after). With more than two faces in one picture, give the face numbers (as the Photo tab
-numbers them). The change comes with a calibrated interval: on held-out pairs of photos of one person the true
-change fell inside it for about that share of pairs. Each photo's own estimate is shown too."""
+numbers them). Each photo's own estimate is pulled toward the average, so their plain difference would show
+only about half of a real change: the change shown is that difference scaled up to be right on average for
+pairs of one person (and so less certain than either estimate). Its interval is calibrated: on held-out pairs
+of photos of one person the true change fell inside it for about that share of pairs."""
 
 
 def make_analyze_pair(predictor: Predictor, results_folder: str | Path, delete_after: float = DELETE_AFTER):
@@ -185,6 +197,55 @@ def make_explain(predictor: Predictor, results_folder: str | Path, delete_after:
             "method": "occlusion: BMI minus BMI with a 16 px patch hidden, averaged per pixel"}
 
     return explain
+
+
+LIVE_INTRO = """Your webcam, live: every face gets a box and a label that follow it. A face keeps its number
+while it stays in view (one that leaves and comes back is a new number), and its BMI and age bracket are averaged
+over its last readings, so they settle rather than flicker; the first second of a face is the least sure. Click
+the camera, allow it, then press Record. The same caution as for photos applies: estimates, not measurements."""
+
+
+def make_live_step(predictor: Predictor):
+    """The Live tab's stream function: (frame bytes, the session's tracker or None) -> (the labelled frame as a
+    data: URL for the page, the tracker). Never raises: an unusable frame keeps the last picture on the page."""
+
+    @gpu_decorator(duration=5)  # per frame on ZeroGPU; a no-op elsewhere
+    def live_step(frame: bytes | None, tracker: LiveTracker | None):
+        tracker = tracker or LiveTracker(predictor)
+        result = tracker.process(frame)
+        if tracker.closed:  # the page was closed (forget_live_session): show and keep nothing
+            return None, tracker
+        if result.image is None:
+            return gr.skip(), tracker
+        # Sent as it is (the event does not postprocess): Gradio would otherwise write every frame to a file.
+        return {"path": None, "url": data_url(result.image), "meta": {"_type": "gradio.FileData"}}, tracker
+
+    return live_step
+
+
+FORGET_AGAIN_AFTER = 5.0  # s: long enough for a stream step already under way when the page closed to finish
+
+
+def forget_live_session(demo: gr.Blocks, live_view: gr.Image, tracker: gr.State, session_hash: str | None,
+                        again_after: float | None = FORGET_AGAIN_AFTER) -> None:
+    """A page was closed: drop its last labelled frame and its faces now. Gradio itself keeps a session's last
+    output values in memory until 10,000 newer sessions push them out, and its State for an hour.
+
+    The stream may still run a step or two after the page closes, so the tracker is first closed but left in
+    place (empty: later steps see it and store nothing), and removed with the frame again after again_after."""
+    session = getattr(demo, "state_holder", None) and demo.state_holder.session_data.get(session_hash)
+    if session is None:
+        return
+    held = session.state_data.get(tracker._id)
+    if again_after and isinstance(held, LiveTracker):
+        held.close()
+    else:
+        session.state_data.pop(tracker._id, None)
+    session._update_value_in_config(live_view._id, None)
+    if again_after:
+        later = threading.Timer(again_after, forget_live_session, (demo, live_view, tracker, session_hash, None))
+        later.daemon = True  # never holds up the app's exit
+        later.start()
 
 
 def _face_number(value) -> int | None:
@@ -276,6 +337,12 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
                                           interactive=False, elem_id="pair_annotated")
                 with gr.Accordion("Raw results (JSON, as the /analyze_pair API returns them)", open=False):
                     pair_json = gr.JSON(label="Pair", elem_id="pair_results")
+            with gr.Tab("Live"):
+                gr.Markdown(f"{LIVE_INTRO}\n\n**Privacy.** {live_privacy_sentence()}")
+                with gr.Row(equal_height=True):
+                    camera = gr.Image(label="Webcam", sources=["webcam"], streaming=True, elem_id="live_camera")
+                    live_view = gr.Image(label="Faces, tracked", interactive=False, elem_id="live_view")
+                tracker = gr.State(None)  # this session's LiveTracker: never shared between people
 
         # Results are written into Gradio's own upload folder, which it serves as they are (no copy, no hash).
         analyze = make_analyze(predictor, annotated.GRADIO_CACHE, max_faces, delete_after)
@@ -289,6 +356,22 @@ def build_demo(predictor: Predictor, examples_dir: Path, source: str | None = No
         analyze_pair = make_analyze_pair(predictor, annotated.GRADIO_CACHE, delete_after)
         compare.click(analyze_pair, [before, after, before_face, after_face], [pair_annotated, pair_json, change_text],
                       api_name="analyze_pair")
+        # The page sends each frame as a JPEG data: URL; decoded here in memory (Gradio would write a file for a path).
+        camera.preprocess = lambda payload: None if payload is None else frame_bytes(payload.url)
+        # stream_every=0.05: the page captures and sends a frame every 50 ms (20 a second); the server answers the
+        # newest frame it has and skips any that came while it was busy, so what comes back follows the server's
+        # speed. At 20 ms (measured on a busy machine) the page encoded 50 frames a second and fewer came back.
+        # time_limit=60: a viewer's turn lasts a minute, then rejoins the queue (at once when nobody waits).
+        # concurrency_limit=2: two streams at once; one kept the server 0.6 of a core busy at 20 frames a second
+        # (benchmarks/live_browser.py, 2 CPU cores), so two leave room for the photo tabs; more would slow all.
+        camera.stream(make_live_step(predictor), [camera, tracker], [live_view, tracker], stream_every=0.05,
+                      time_limit=60, concurrency_limit=2, postprocess=False, show_progress="hidden",
+                      api_visibility="private")
+
+        def forget_live(request: gr.Request):
+            forget_live_session(demo, live_view, tracker, request.session_hash)
+
+        demo.unload(forget_live)
     screen_photo_requests(demo, [photo, before, after], max_upload_bytes, optional=(after,))
     return demo
 

@@ -49,7 +49,7 @@ class FaceDetector:
         bordered = self._detect_bordered(image, self.spec.max_side if max_side is None else max_side)
         # The bordered copy is the better view of faces near the edge; a small face far from every edge may
         # only be found in the unpadded copy (it shrinks when the bordered copy is downscaled): keep those too.
-        kept = [d for d in found if not self._near_edge(d, image) and all(_iou(d.box, b.box) < 0.3 for b in bordered)]
+        kept = [d for d in found if not self._near_edge(d, image) and all(box_iou(d.box, b.box) < 0.3 for b in bordered)]
         return sorted(bordered + kept, key=lambda d: -d.score)
 
     def _detect_bordered(self, image: Image.Image, max_side: int) -> list[Detection]:
@@ -109,7 +109,8 @@ class FaceDetector:
         return found
 
 
-def _iou(a: tuple, b: tuple) -> float:
+def box_iou(a: tuple, b: tuple) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes: 0 apart, 1 the same box."""
     inter = box_area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
     union = box_area(a) + box_area(b) - inter
     return inter / union if union > 0 else 0.0

@@ -66,7 +66,7 @@ class Predictor:
             return []
         crops = crop_faces(picture, [d.landmarks for d in detections], self.config.crop)
         bmi, probs, age = self.infer_crops(crops)
-        return [self._result(d, bmi[i], probs[i], age[i]) for i, d in enumerate(detections)]
+        return [self.face_result(d, bmi[i], probs[i], age[i]) for i, d in enumerate(detections)]
 
     @torch.inference_mode()
     def infer_crops(self, crops: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,7 +76,8 @@ class Predictor:
         return (out.bmi.float().cpu().numpy(), out.bracket_logits.float().softmax(1).cpu().numpy(),
                 out.age_years.float().cpu().numpy())
 
-    def _result(self, det: Detection, bmi: float, probs: np.ndarray, age: float) -> FaceResult:
+    def face_result(self, det: Detection, bmi: float, probs: np.ndarray, age: float) -> FaceResult:
+        """The FaceResult for one detection and its network outputs (interval, WHO class, top bracket)."""
         c = self.config
         w = c.bmi_interval_log_halfwidth
         interval = (float(bmi * math.exp(-w)), float(bmi * math.exp(w))) if w > 0 else None
