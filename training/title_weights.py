@@ -422,13 +422,18 @@ def _find_labelled(text: str):
         if key in found and abs(_kg(found[key], "lb") - _kg(weight, "lb")) > ALT_TOLERANCE_KG:
             found["conflict"] = key  # 'CW-220 Now-180': two current weights, so which one is it?
         if key and key not in found:
-            found[key] = weight
-            if key == "current":
-                d = _LABELLED_DIFF.match(text, m.end())
-                if d:
-                    found["diff"] = _parse_term(d.group("term"))
+            _record_label(found, key, weight, text, m.end())
         spans.append(m.span())
     return found, spans
+
+
+def _record_label(found: dict, key: str, weight: _Weight, text: str, end: int) -> None:
+    """found[key] = weight; after a current weight, also a difference written next to it ('CW 200 = 50')."""
+    found[key] = weight
+    if key == "current":
+        d = _LABELLED_DIFF.match(text, end)
+        if d:
+            found["diff"] = _parse_term(d.group("term"))
 
 
 _RANGE_AFTER = re.compile(r"\s*(-|to|or|/|~)\s*~?(\d+(?:\.\d+)?)(?![\d.])")
@@ -460,11 +465,7 @@ def _find_labels_after_numbers(text: str):
     for m in matches:
         key = {"s": "start", "c": "current", "g": "goal"}[m.group("label")[0]]
         if key not in found:
-            found[key] = _parse_term(m.group("term"))
-            if key == "current":
-                d = _LABELLED_DIFF.match(text, m.end())
-                if d:
-                    found["diff"] = _parse_term(d.group("term"))
+            _record_label(found, key, _parse_term(m.group("term")), text, m.end())
         spans.append(m.span())
     return found, spans
 
