@@ -26,13 +26,9 @@ def annotate(image: Image.Image, results: list[FaceResult], highlight: int | Non
     side is at most this (boxes are scaled to match); None keeps the full size. texts: other label text per face.
     """
     canvas = image if image.mode == "RGB" else image.convert("RGB")
-    scale = 1.0
-    if max_side is not None and max(canvas.size) > max_side:
-        scale = max_side / max(canvas.size)
-        # Shrunk straight from the input: a full-size copy first would cost 4 bytes a pixel (160 MB at 40 MP).
-        canvas = canvas.resize((max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale))),
-                               Image.LANCZOS, reducing_gap=3.0)
-    elif canvas is image:
+    # Shrunk straight from the input: a full-size copy first would cost 4 bytes a pixel (160 MB at 40 MP).
+    canvas, scale = shrink_to(canvas, max_side, reducing_gap=3.0)
+    if canvas is image:
         canvas = image.copy()  # never draw on the caller's image
     w, h = canvas.size
     font_px = max(MIN_FONT_PX, round(max(w, h) * 0.032))
@@ -103,8 +99,15 @@ def pair_image(before: Image.Image, after: Image.Image | None, pair, max_side: i
     canvas = Image.new("RGB", (halves[0].width + gap + halves[1].width, height), (255, 255, 255))
     canvas.paste(halves[0], (0, 0))
     canvas.paste(halves[1], (halves[0].width + gap, 0))
-    if max_side is not None and max(canvas.size) > max_side:
-        scale = max_side / max(canvas.size)
-        canvas = canvas.resize((max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale))),
-                               Image.LANCZOS)
-    return canvas
+    return shrink_to(canvas, max_side)[0]
+
+
+def shrink_to(image: Image.Image, max_side: int | None, resample=Image.LANCZOS,
+              reducing_gap: float | None = None) -> tuple[Image.Image, float]:
+    """(image shrunk so its longer side is at most max_side, the scale applied); the image itself and 1.0 when
+    it already fits or max_side is None."""
+    if max_side is None or max(image.size) <= max_side:
+        return image, 1.0
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, resample, reducing_gap=reducing_gap), scale

@@ -31,7 +31,7 @@ from PIL import Image
 
 from .align import crop_faces
 from .detect import Detection, box_iou
-from .draw import annotate
+from .draw import annotate, shrink_to
 from .images import ImageError, ImageInput, load_image
 from .predictor import FaceResult, Predictor
 from .redetect import candidate_boxes, refine_candidates
@@ -264,12 +264,7 @@ class LiveTracker:
         return len(stale)
 
     def _display(self, picture: Image.Image) -> Image.Image:
-        side = self.settings.display_max_side
-        if max(picture.size) <= side:
-            return picture
-        scale = side / max(picture.size)
-        return picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
-                              Image.BILINEAR)
+        return shrink_to(picture, self.settings.display_max_side, Image.BILINEAR)[0]
 
 
 def _in_frame(det: Detection, scale: float, left: int, top: int, size: tuple[int, int]) -> Detection | None:
@@ -291,9 +286,7 @@ def _read_frame(frame) -> tuple[Image.Image | None, str | None]:
         return None, "a frame must be image data (an array, a PIL image or bytes), not a string"
     try:
         picture = load_image(frame, max_pixels=MAX_FRAME_PIXELS)
-    except ImageError as err:
-        return None, f"not a usable frame: {err}"
-    except (TypeError, ValueError, OSError) as err:  # e.g. an array Pillow cannot make an image of
+    except (ImageError, TypeError, ValueError, OSError) as err:  # also an array Pillow cannot make an image of
         return None, f"not a usable frame: {err}"
     if min(picture.size) < MIN_FRAME_SIDE:
         return picture, (f"the frame is {picture.width}x{picture.height} pixels: too small to find a face "

@@ -9,6 +9,7 @@ sex. Each image is scored on its largest detected face; images with no face are 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -72,15 +73,12 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
     return report
 
 
-_TEACHER = []
-
-
+@functools.cache
 def _teacher():
     """dlib's face descriptor (training/teacher.py), loaded on first use: only sets with a BMI need it."""
-    if not _TEACHER:
-        from training.teacher import DlibDescriptor
-        _TEACHER.append(DlibDescriptor())
-    return _TEACHER[0]
+    from training.teacher import DlibDescriptor
+
+    return DlibDescriptor()
 
 
 def bmi_calibration(true: np.ndarray, pred: np.ndarray, bins: int = 10) -> dict:
