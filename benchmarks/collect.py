@@ -9,13 +9,13 @@ photos without a face, deleted images, text posts), serves them from the loopbac
 (tests/fake_reddit.py) and image host (tests/image_server.py), then times each step of the chain as a user
 runs it:
 
-    scrape          python -m training.scrape (praw, against the loopback API)
-    parse_titles    python -m training.parse_titles posts.jsonl > titles.jsonl
-    download        training.download.download_posts, --threads at once (requests; i.redd.it and i.imgur.com
+    scrape          python -m training.collect.scrape (praw, against the loopback API)
+    parse_titles    python -m training.collect.parse_titles posts.jsonl > titles.jsonl
+    download        training.collect.download.download_posts, --threads at once (requests; i.redd.it and i.imgur.com
                     are sent to the loopback host by tests.image_server.LoopbackAdapter, so this step runs in
-                    this process rather than as `python -m training.download`)
-    assign_faces    python -m training.assign_faces --workers N (MTCNN in N processes)
-    build_dataset   python -m training.build_dataset reddit --workers N (crops in N processes)
+                    this process rather than as `python -m training.collect.download`)
+    assign_faces    python -m training.collect.assign_faces --workers N (MTCNN in N processes)
+    build_dataset   python -m training.collect.build_dataset reddit --workers N (crops in N processes)
 
 and prints one JSON report: per step its seconds and rate (its own unit, and the chain's images per second,
 i.e. image URLs scraped / the step's seconds), and end to end (the sum of the steps). Command start-up time
@@ -68,9 +68,9 @@ def benchmark(n_posts: int, work: Path, workers: int, threads: int, seed: int, t
     from tests.fake_reddit import FakeReddit
     from tests.image_server import ImageServer, LoopbackAdapter, Route
     from tests.synthetic_scrape import read_titles, synthetic_scrape
-    from training.assign_faces import read_manifest
-    from training.download import download_posts
-    from training.posts import read_posts
+    from training.collect.assign_faces import read_manifest
+    from training.collect.download import download_posts
+    from training.collect.posts import read_posts
 
     report: dict = {"posts": n_posts, "seed": seed, "workers": workers, "download_threads": threads,
                     "machine": {"cpus": os.cpu_count(), "load_average_before": [round(v, 2) for v in os.getloadavg()],
@@ -91,7 +91,7 @@ def benchmark(n_posts: int, work: Path, workers: int, threads: int, seed: int, t
         env = {**os.environ, **reddit.credentials_env(), "FACEBMI_AUTHOR_SALT": SALT,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
-        seconds = run(["training.scrape", "--out", str(posts_file), "--limit", str(n_posts), "--timeout", "30",
+        seconds = run(["training.collect.scrape", "--out", str(posts_file), "--limit", str(n_posts), "--timeout", "30",
                        "--reddit-url", reddit.url, "--oauth-url", reddit.url], env)
         posts = read_posts(posts_file, strict=True)
         chain_images = sum(len(p.image_urls) for p in posts)
@@ -99,7 +99,7 @@ def benchmark(n_posts: int, work: Path, workers: int, threads: int, seed: int, t
                            "images": chain_images}
 
         with titles_file.open("w", encoding="utf-8") as out:
-            seconds = run(["training.parse_titles", str(posts_file)], env, stdout=out)
+            seconds = run(["training.collect.parse_titles", str(posts_file)], env, stdout=out)
         parsed = [json.loads(line) for line in titles_file.read_text(encoding="utf-8").splitlines()]
         steps["parse_titles"] = {"seconds": round(seconds, 2), "titles": len(parsed),
                                  "titles_per_s": rate(len(parsed), seconds), "ok": sum(p["ok"] for p in parsed)}
@@ -113,7 +113,7 @@ def benchmark(n_posts: int, work: Path, workers: int, threads: int, seed: int, t
         steps["download"] = {"seconds": round(seconds, 2), **counts,
                              "images_per_s": rate(counts["downloaded"] + counts["failed"], seconds)}
 
-    seconds = run(["training.assign_faces", "--posts", str(posts_file), "--images", str(images),
+    seconds = run(["training.collect.assign_faces", "--posts", str(posts_file), "--images", str(images),
                    "--manifest", str(manifest), "--workers", str(workers)], env)
     records = read_manifest(manifest)
     looked_at = {r["image_file"] for r in records if r["image_file"]}  # every downloaded image has a record
@@ -123,7 +123,7 @@ def benchmark(n_posts: int, work: Path, workers: int, threads: int, seed: int, t
         "faces_found": sum(r["face_index"] is not None for r in records),
         "faces_assigned": sum(r["photo"] is not None for r in records)}
 
-    seconds = run(["training.build_dataset", "reddit", "--manifest", str(manifest), "--images", str(images),
+    seconds = run(["training.collect.build_dataset", "reddit", "--manifest", str(manifest), "--images", str(images),
                    "--out", str(dataset), "--workers", str(workers)], env)
     data = load_from_disk(str(dataset))
     keys = list(zip(data["post_id"], data["photo"]))

@@ -7,7 +7,7 @@ reaches past the photo's edge, it is filled with one plain colour (`CropSpec.out
 same in every source and at inference, so how a photo is framed is not something the network can read.
 
 Training caches a wider view of each face (`crop_context`: the same alignment, more around it, plus which
-pixels lie inside the photo) and re-frames it at random (training/augment.py); `fill_outside` is the one
+pixels lie inside the photo) and re-frames it at random (training/learn/augment.py); `fill_outside` is the one
 rule for what fills the outside, applied here and there.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ Every failure is a ModelLoadError whose message names the setting or file to fix
 Why not huggingface_hub's PyTorchModelHubMixin: its from_pretrained builds the model from config.json
 without our checks (format_version, unknown fields, nested crop/detect specs as frozen dataclasses), and its
 save/push write their own card and config keys; our config.json is the preprocessing contract, so it stays
-ours, and pushing lives in training/push_model.py.
+ours, and pushing lives in training/learn/push_model.py.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The network: a MobileNetV2 backbone shared by four small heads, saved as safetensors + config.json.
 
 Heads: BMI (regression), age bracket (8 logits), age in years (regression, trained on exact ages), and a
-128-d face embedding trained to mimic dlib's face descriptor (distillation; see training/train.py).
+128-d face embedding trained to mimic dlib's face descriptor (distillation; see training/learn/train.py).
 With `config.members > 1` the model is an ensemble of independently trained networks whose outputs are
 averaged (FaceAttributeEnsemble); both load through `FaceAttributeModel.from_folder`.
 """

@@ -73,7 +73,7 @@ class FakeReddit:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def praw_config(self, timeout: int = 5) -> dict:
-        """Keyword arguments for praw.Reddit / training.scrape.make_reddit that point praw here."""
+        """Keyword arguments for praw.Reddit / training.collect.scrape.make_reddit that point praw here."""
         return {"oauth_url": self.url, "reddit_url": self.url, "short_url": self.url, "timeout": timeout}
 
     def credentials_env(self) -> dict:

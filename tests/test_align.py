@@ -67,7 +67,7 @@ def test_format_1_models_keep_edge_padding(astronaut):
 
 def test_context_view_centre_is_the_crop(astronaut):
     """Training re-frames the cached wider view; with no augmentation its centre is exactly the app's crop."""
-    from training.augment import reframe_crops
+    from training.learn.augment import reframe_crops
 
     spec = CropSpec()
     face = main_face(FaceDetector().detect(astronaut))

@@ -1,4 +1,4 @@
-"""Training's re-framing augmentation and batch sampling (training/augment.py, training/sampling.py)."""
+"""Training's re-framing augmentation and batch sampling (training/learn/augment.py, training/learn/sampling.py)."""
 import numpy as np
 import pytest
 import torch
@@ -6,8 +6,8 @@ import torch
 from facebmi.align import crop_context
 from facebmi.config import CropSpec
 from facebmi.detect import FaceDetector, main_face
-from training.augment import AugmentSpec, reframe_crops
-from training.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
+from training.learn.augment import AugmentSpec, reframe_crops
+from training.learn.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
 
 
 @pytest.fixture(scope="module")

@@ -21,11 +21,11 @@ import requests
 from tests.fake_reddit import FakeReddit
 from tests.image_server import ImageServer, LoopbackAdapter, Route
 from tests.synthetic_scrape import FALLBACK_TITLES, synthetic_scrape
-from training.assign_faces import assign_posts, read_manifest
-from training.build_dataset import build_reddit
-from training.download import LOG_NAME, DownloadLimits, download_posts, read_log
-from training.posts import PostRecord, read_posts
-from training.scrape import ScrapeConfig, make_reddit, scrape
+from training.collect.assign_faces import assign_posts, read_manifest
+from training.collect.build_dataset import build_reddit
+from training.collect.download import LOG_NAME, DownloadLimits, download_posts, read_log
+from training.collect.posts import PostRecord, read_posts
+from training.collect.scrape import ScrapeConfig, make_reddit, scrape
 
 ROOT = Path(__file__).resolve().parents[1]
 SALT = "collect-scale-salt"
@@ -166,7 +166,7 @@ def test_a_killed_parallel_download_resumes_without_loss_or_duplicates(serial, t
             host.routes[url.removeprefix(host.base)].block = release
         posts_file, images = tmp_path / "posts.jsonl", tmp_path / "images"
         posts_file.write_text("".join(p.to_json() + "\n" for p in posts))
-        command = ["training.download", "--posts", str(posts_file), "--out", str(images), "--workers", "4",
+        command = ["training.collect.download", "--posts", str(posts_file), "--out", str(images), "--workers", "4",
                    "--attempts", "2", "--backoff", "0.01"]
         log = images / LOG_NAME
         _kill_when(_start(command), lambda: log.exists() and log.read_text().count("\n") == len(urls) - 2,
@@ -194,7 +194,7 @@ def test_a_killed_parallel_assignment_resumes_without_loss_or_duplicates(serial,
     before = post_ids[:post_ids.index(blocked_post)]
     images = _blocked_copy(serial, tmp_path, file)
     posts_file, manifest = serial["tmp"] / "posts.jsonl", tmp_path / "manifest.jsonl"
-    command = ["training.assign_faces", "--posts", str(posts_file), "--images", str(images),
+    command = ["training.collect.assign_faces", "--posts", str(posts_file), "--images", str(images),
                "--manifest", str(manifest), "--workers", "2"]
     written = lambda: [r["post_id"] for r in read_manifest(manifest)]  # noqa: E731
     _kill_when(_start(command), lambda: list(dict.fromkeys(written())) == before,
@@ -219,7 +219,7 @@ def test_a_killed_parallel_build_resumes_without_loss_or_duplicates(serial, tmp_
     shard_of_held = held // 4
     images = _blocked_copy(serial, tmp_path, files[held])
     out = tmp_path / "dataset"
-    command = ["training.build_dataset", "reddit", "--manifest", str(serial["manifest"]), "--images", str(images),
+    command = ["training.collect.build_dataset", "reddit", "--manifest", str(serial["manifest"]), "--images", str(images),
                "--out", str(out), "--workers", "2", "--shard-size", "4"]
     shards = tmp_path / "dataset.shards"
     finished = lambda: sorted(p.parent.name for p in shards.glob("*/dataset_info.json"))  # noqa: E731

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from tests.image_server import ImageServer, Route, astronaut, blank, encode, side_by_side, stacked
-from training import assign_faces, build_dataset, download
-from training.assign_faces import read_manifest
-from training.posts import PostRecord
+from training.collect import assign_faces, build_dataset, download
+from training.collect.assign_faces import read_manifest
+from training.collect.posts import PostRecord
 from training.splits import split_of
 
 AUTHORS = {name: f"{i:x}" * 64 for i, name in enumerate(["ann", "bob", "cat", "dan", "eve"], start=1)}

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from facebmi.detect import Detection
-from training.assign_faces import ImageFaces, TitleLabels, assign, read_manifest, title_labels
-from training.titles import parse_title
+from training.collect.assign_faces import ImageFaces, TitleLabels, assign, read_manifest, title_labels
+from training.collect.titles import parse_title
 
 BOTH = title_labels(parse_title("F/28/5'4\" [180lbs > 140lbs]"))
 CURRENT_ONLY = title_labels(parse_title("F/24/5'5\" (CW 160)"))

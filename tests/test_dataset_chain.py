@@ -9,11 +9,11 @@ from PIL import Image
 
 from tests.fake_reddit import gallery_post, post
 from tests.image_server import ImageServer, LoopbackAdapter, Route, astronaut, encode, side_by_side
-from training.assign_faces import assign_posts, read_manifest
-from training.build_dataset import build_reddit
-from training.download import DownloadLimits, download_posts, read_log
-from training.posts import read_posts
-from training.scrape import ScrapeConfig, author_hash, make_reddit, scrape
+from training.collect.assign_faces import assign_posts, read_manifest
+from training.collect.build_dataset import build_reddit
+from training.collect.download import DownloadLimits, download_posts, read_log
+from training.collect.posts import read_posts
+from training.collect.scrape import ScrapeConfig, author_hash, make_reddit, scrape
 from training.splits import split_of
 
 SALT = "chain-test-salt"

@@ -1,4 +1,4 @@
-"""The dataset push end to end: `python -m training.build_dataset reddit ... --push ORG/NAME` against the
+"""The dataset push end to end: `python -m training.collect.build_dataset reddit ... --push ORG/NAME` against the
 loopback Hub (tests/hub_server.py), then `datasets.load_dataset(REPO)` in a fresh process, as a user would.
 
 The data is a small Reddit build made the way tests/test_dataset.py makes one (loopback image server ->
@@ -12,8 +12,8 @@ from tests.hub_server import LocalHub
 from tests.image_server import ImageServer, Route, astronaut, encode, side_by_side
 from tests.test_dataset import AUTHORS, FAST, PAIR_TITLE
 from tests.test_hub import TOKEN, child, client
-from training import assign_faces, download
-from training.posts import PostRecord
+from training.collect import assign_faces, download
+from training.collect.posts import PostRecord
 from training.splits import split_of
 
 REPO = "alice/facebmi-faces"
@@ -52,7 +52,7 @@ def sources(tmp_path_factory):
 
 
 def build_and_push(hub, sources, home, out, *more):
-    proc = client(hub, home, ["-m", "training.build_dataset", "reddit", "--manifest", str(sources / "manifest.jsonl"),
+    proc = client(hub, home, ["-m", "training.collect.build_dataset", "reddit", "--manifest", str(sources / "manifest.jsonl"),
                               "--images", str(sources / "images"), "--out", str(out), "--push", REPO, *more])
     assert proc.returncode == 0, proc.stderr[-3000:]  # client() also checks the token is not in the output
     return proc

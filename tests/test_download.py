@@ -1,4 +1,4 @@
-"""training.download against a loopback image host: good images, refusals, transient failures, resuming."""
+"""training.collect.download against a loopback image host: good images, refusals, transient failures, resuming."""
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from tests.image_server import ImageServer, Route, astronaut, encode, noise_jpeg, pixel_bomb
-from training.download import LOG_NAME, DownloadLimits, download_posts, read_log
-from training.posts import PostRecord
+from training.collect.download import LOG_NAME, DownloadLimits, download_posts, read_log
+from training.collect.posts import PostRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small timeouts and backoff keep the failure tests quick; the behaviour is the same as the defaults.
@@ -119,7 +119,7 @@ def test_transient_failures_are_retried_with_backoff(server, jpeg, tmp_path):
 
 
 def test_an_interrupted_run_resumes_without_refetching_or_duplicating(server, jpeg, tmp_path):
-    """Kill a real `python -m training.download` (one URL at a time) mid-download, then rerun it."""
+    """Kill a real `python -m training.collect.download` (one URL at a time) mid-download, then rerun it."""
     release = threading.Event()
     other = encode(astronaut().transpose(Image.FLIP_LEFT_RIGHT), quality=90)
     urls = [server.add("/1.jpg", Route(jpeg)), server.add("/2.png", Route(encode(astronaut(), "PNG"), "image/png")),
@@ -127,7 +127,7 @@ def test_an_interrupted_run_resumes_without_refetching_or_duplicating(server, jp
     posts = tmp_path / "posts.jsonl"
     posts.write_text("".join(post(f"p{i}", url).to_json() + "\n" for i, url in enumerate(urls)))
     out = tmp_path / "images"
-    command = [sys.executable, "-m", "training.download", "--posts", str(posts), "--out", str(out), "--workers", "1"]
+    command = [sys.executable, "-m", "training.collect.download", "--posts", str(posts), "--out", str(out), "--workers", "1"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True)
     try:

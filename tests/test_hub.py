@@ -76,7 +76,7 @@ def child(hub: LocalHub, home: Path, code: str, **kwargs) -> dict:
 
 
 def push(hub, home, model_dir, repo, *more, **kwargs):
-    return client(hub, home, ["-m", "training.push_model", "--model", str(model_dir), "--repo", repo, *more],
+    return client(hub, home, ["-m", "training.learn.push_model", "--model", str(model_dir), "--repo", repo, *more],
                   **kwargs)
 
 

@@ -7,7 +7,7 @@ import math
 from huggingface_hub import ModelCard
 
 from facebmi.config import ModelConfig
-from training.model_card import render_model_card
+from training.learn.model_card import render_model_card
 
 CONFIG = dataclasses.replace(ModelConfig(), bmi_interval_log_halfwidth=0.1,
                              training={"data": {"bmi-reddit": 812, "age-utkface": 19000}, "split": "by group"})
@@ -87,7 +87,7 @@ def test_robustness_groups_calibration_pairs_and_before_after_sections():
 
 
 def test_calibration_svg_is_a_picture_of_the_deciles():
-    from training.card_tables import calibration_svg
+    from training.learn.card_tables import calibration_svg
 
     svg = calibration_svg({"bmi_calibration": {"deciles": [{"true_mean": 19.0, "pred_mean": 24.0},
                                                            {"true_mean": 40.0, "pred_mean": 35.0}]}})

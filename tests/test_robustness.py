@@ -1,4 +1,4 @@
-"""The robustness benchmark (training/robustness.py): every variant runs the full app path and is compared
+"""The robustness benchmark (training/learn/robustness.py): every variant runs the full app path and is compared
 with the untouched photo; the targets are checked as numbers, not by eye."""
 import csv
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.robustness import ROBUSTNESS_TARGETS, VARIANTS, check_targets, main, robustness
+from training.learn.robustness import ROBUSTNESS_TARGETS, VARIANTS, check_targets, main, robustness
 
 
 @pytest.fixture(scope="module")

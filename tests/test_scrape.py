@@ -1,4 +1,4 @@
-"""training.scrape end to end: a real praw client against tests/fake_reddit.py on 127.0.0.1, no patching."""
+"""training.collect.scrape end to end: a real praw client against tests/fake_reddit.py on 127.0.0.1, no patching."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.fake_reddit import CLIENT_SECRET, TOKEN, gallery_post, post
-from training.posts import PostRecord, read_posts
-from training.scrape import ScrapeConfig, ScrapeError, author_hash, make_reddit, scrape
+from training.collect.posts import PostRecord, read_posts
+from training.collect.scrape import ScrapeConfig, ScrapeError, author_hash, make_reddit, scrape
 
 ROOT = Path(__file__).resolve().parents[1]
 SALT = "test-salt-0123456789"
@@ -87,7 +87,7 @@ def test_rerun_skips_what_is_saved_and_adds_only_new_posts(reddit, fake_reddit, 
 
 def test_429_then_success_waits_and_retries(reddit, fake_reddit, tmp_path, caplog):
     fake_reddit.fail("/r/progresspics/top", 429, 429)
-    with caplog.at_level(logging.WARNING, logger="training.scrape"):
+    with caplog.at_level(logging.WARNING, logger="training.collect.scrape"):
         stats = scrape(reddit, config(tmp_path))
     assert stats.written == 4
     assert fake_reddit.count("/r/progresspics/top") == 3
@@ -133,7 +133,7 @@ def test_gallery_without_metadata_in_the_listing_is_fetched_by_id(reddit, fake_r
 def test_bad_post_is_logged_and_skipped(reddit, fake_reddit, tmp_path, caplog):
     fake_reddit.posts["progresspics"].insert(1, post("b1", "F/25/5'5 [180 > 150]", author="h",
                                                      created_utc="not a time"))
-    with caplog.at_level(logging.WARNING, logger="training.scrape"):
+    with caplog.at_level(logging.WARNING, logger="training.collect.scrape"):
         stats = scrape(reddit, config(tmp_path))
     assert stats.skipped["bad post"] == 1 and stats.written == 4
     assert any("post b1 skipped" in r.getMessage() for r in caplog.records)
@@ -166,7 +166,7 @@ def test_missing_credentials_are_a_clear_error(monkeypatch):
 def _cli(fake, out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, **fake.credentials_env(), "FACEBMI_AUTHOR_SALT": SALT, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "training.scrape", "--out", str(out), "--limit", "1000", "--timeout", "5",
+        [sys.executable, "-m", "training.collect.scrape", "--out", str(out), "--limit", "1000", "--timeout", "5",
          "--backoff-seconds", "0.01", "--reddit-url", fake.url, "--oauth-url", fake.url, "-v", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -204,7 +204,7 @@ def test_killed_run_resumes_without_losses_or_duplicates(fake_reddit, tmp_path):
 def test_cli_without_salt_exits_with_a_message(fake_reddit, tmp_path):
     env = {**os.environ, **fake_reddit.credentials_env(), "PYTHONPATH": str(ROOT)}
     env.pop("FACEBMI_AUTHOR_SALT", None)
-    done = subprocess.run([sys.executable, "-m", "training.scrape", "--out", str(tmp_path / "p.jsonl"),
+    done = subprocess.run([sys.executable, "-m", "training.collect.scrape", "--out", str(tmp_path / "p.jsonl"),
                            "--reddit-url", fake_reddit.url, "--oauth-url", fake_reddit.url],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "FACEBMI_AUTHOR_SALT" in done.stderr

@@ -3,7 +3,7 @@ Loose floors, well under the figures in the model card: they catch a broken crop
 not a change of a point."""
 import pytest
 
-from training.evaluate import evaluate
+from training.learn.evaluate import evaluate
 
 
 @pytest.mark.shared

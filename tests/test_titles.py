@@ -1,4 +1,4 @@
-"""training.titles: real title spellings, refusals with named reasons, the CLI, and the targets on our labels."""
+"""training.collect.titles: real title spellings, refusals with named reasons, the CLI, and the targets on our labels."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from training.eval_titles import evaluate, read_labels
-from training.parse_titles import main as parse_titles_main
-from training.titles import LB_KG, parse_title
+from training.collect.eval_titles import evaluate, read_labels
+from training.collect.parse_titles import main as parse_titles_main
+from training.collect.titles import LB_KG, parse_title
 
 ROOT = Path(__file__).resolve().parents[1]
 IN = 0.0254
@@ -60,7 +60,7 @@ PARSED = [
     ("M/25/6'2\" 300lbs ➡️ 200lbs", "M", 25, 74, lb(300), lb(200), None),
     ("F/28/5'4\" (1 - 2 years) waist 40 - 32, size 18 > 8 [200# > 150#]", "F", 28, 64, lb(200), lb(150), None),
     ("F/28/5'4\" [140 < 200 > 150 = 50 lost]", "F", 28, 64, lb(140), lb(150), None),  # 50 from the peak
-    # Rules added on the development labels (training/title_labels_dev.jsonl); synthetic titles in their style.
+    # Rules added on the development labels (training/collect/title_labels_dev.jsonl); synthetic titles in their style.
     ("M/30/6'-4\" [290 > 200]", "M", 30, 76, lb(290), lb(200), None),  # 6'-4" is 6 ft 4, not 6 ft 0
     ("M/30/6' - 4\" [290 > 200]", "M", 30, 76, lb(290), lb(200), None),
     ("M/30/6' - 4 months [290 > 200]", "M", 30, 72, lb(290), lb(200), None),  # no inch mark: not 6 ft 4
@@ -330,7 +330,7 @@ def test_dev_labels_meet_the_issue_targets(name):
     """The 320 development labels, and the 320 of each of the first three blind parts (development data since rounds
     2, 3 and 4): (a) >= 98% of titles with a height and exact start and current weights fully right; (b) wrong BMIs
     <= 0.5% of BMIs returned."""
-    labels = read_labels(ROOT / "training" / name)
+    labels = read_labels(ROOT / "training" / "collect" / name)
     assert len(labels) == 320
     report = evaluate(labels)
     assert report.exact_pairs >= 200 and report.exact_pairs_right / report.exact_pairs >= 0.98, report.misses
@@ -338,8 +338,8 @@ def test_dev_labels_meet_the_issue_targets(name):
 
 
 def test_eval_titles_reports_each_file_and_the_yield_without_titles(tmp_path):
-    labels = ROOT / "training" / "title_labels.jsonl"
-    done = subprocess.run([sys.executable, "-m", "training.eval_titles", str(labels), str(labels)], cwd=ROOT,
+    labels = ROOT / "training" / "collect" / "title_labels.jsonl"
+    done = subprocess.run([sys.executable, "-m", "training.collect.eval_titles", str(labels), str(labels)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("== ") == 2 and done.stdout.count("(a) height + exact start and current") == 2
@@ -347,7 +347,7 @@ def test_eval_titles_reports_each_file_and_the_yield_without_titles(tmp_path):
     csv_file = tmp_path / "titles.csv"
     csv_file.write_text('title,source\n"F/28/5\'4"" [200 > 150]",x\n'
                         '"secret words, no numbers",y\n"F/28 [200 > 150]",z\n')
-    done = subprocess.run([sys.executable, "-m", "training.eval_titles", "--yield", str(csv_file)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "training.collect.eval_titles", "--yield", str(csv_file)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "titles: 3" in done.stdout and "parsed (ok): 1 = 33.3%" in done.stdout
@@ -356,7 +356,7 @@ def test_eval_titles_reports_each_file_and_the_yield_without_titles(tmp_path):
 
 
 def test_eval_titles_cli_prints_the_figures():
-    done = subprocess.run([sys.executable, "-m", "training.eval_titles"], cwd=ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "training.collect.eval_titles"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "parseable titles fully right: " in done.stdout
@@ -365,7 +365,7 @@ def test_eval_titles_cli_prints_the_figures():
 
 
 def test_cli_reads_lines_from_stdin_and_writes_json_lines():
-    done = subprocess.run([sys.executable, "-m", "training.parse_titles"], cwd=ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "training.collect.parse_titles"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60, input="F/28/5'4\" [200 > 150]\n\nno numbers here\n")
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]

@@ -31,10 +31,10 @@ def tiny_folder(tmp_path_factory, astronaut):
 
 
 def test_prepare_train_evaluate(tiny_folder, tmp_path):
-    from training.evaluate import evaluate
+    from training.learn.evaluate import evaluate
     from training.prepare import prepare
-    from training.train import train
-    from training.train_config import TrainConfig
+    from training.learn.train import train
+    from training.learn.train_config import TrainConfig
 
     data = prepare([tiny_folder], tmp_path / "faces", workers=1, with_teacher=True)
     assert len(data) == 12 and all(r is None for r in data["skip_reason"])
@@ -69,7 +69,7 @@ def test_prepare_train_evaluate(tiny_folder, tmp_path):
 
 
 def test_bmi_calibration_measures_the_pull_to_the_middle():
-    from training.evaluate import bmi_calibration
+    from training.learn.evaluate import bmi_calibration
 
     true = np.linspace(15, 55, 200)
     pred = 30 + 0.5 * (true - 30)  # sees half of every difference from 30
@@ -82,7 +82,7 @@ def test_bmi_calibration_measures_the_pull_to_the_middle():
 
 
 def test_change_metrics_slope_and_sign():
-    from training.metrics import change_metrics
+    from training.learn.metrics import change_metrics
 
     true = np.array([-10.0, -5.0, -2.0, 3.0, 8.0, 0.5])
     report = change_metrics(true, 0.5 * true)
@@ -93,7 +93,7 @@ def test_change_metrics_slope_and_sign():
 
 
 def test_bracket_head_choice_weighs_children_and_the_old():
-    from training.train import bracket_choice_score
+    from training.learn.train import bracket_choice_score
 
     age = np.array([5.0] * 10 + [25.0] * 90)
     true = np.zeros(100, dtype=int)
@@ -108,7 +108,7 @@ def test_bracket_head_choice_weighs_children_and_the_old():
 
 def test_evaluate_cli_prints_one_json_object(tiny_folder, tmp_path, capsys):
     from facebmi.model import FaceAttributeModel
-    from training.evaluate import main
+    from training.learn.evaluate import main
 
     folder = FaceAttributeModel(ModelConfig()).save_pretrained(tmp_path / "m")
     main(["--model", str(folder), "--data", str(tiny_folder), "--split", "test"])

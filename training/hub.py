@@ -2,7 +2,7 @@
 
 A push first compares local hashes with the repo's own listing (sha256 of LFS files, git blob ids of the
 others) and commits only what changed; with nothing changed it makes no commit at all, so rerunning a push
-is free and the repo history stays readable. Used by training.push_model and the dataset push.
+is free and the repo history stays readable. Used by training.learn.push_model and the dataset push.
 
 The token comes from the environment (HF_TOKEN, or the login huggingface_hub keeps in HF_HOME) and is never
 logged or put in an error message. HF_ENDPOINT points everything at another Hub (the tests' loopback one).

@@ -1,8 +1,8 @@
-"""Parse post titles into JSON lines: `python -m training.parse_titles [FILE ...] > parsed.jsonl`.
+"""Parse post titles into JSON lines: `python -m training.collect.parse_titles [FILE ...] > parsed.jsonl`.
 
 Each FILE holds one title per line, or is a CSV with a `title` column (a header row naming `title`), or is
-a scrape JSONL (objects with a `title`, e.g. from training.scrape; `id` is carried through as `post_id`).
-With no FILE, titles are read from stdin. One JSON object per title: the title, then training.titles'
+a scrape JSONL (objects with a `title`, e.g. from training.collect.scrape; `id` is carried through as `post_id`).
+With no FILE, titles are read from stdin. One JSON object per title: the title, then training.collect.titles'
 fields (sex, age, height_m, *_kg, bmi_*, ok, reason).
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Iterable, Iterator, TextIO
 
-from training.titles import parse_title
+from training.collect.titles import parse_title
 
 
 def _titles_from_text(stream: TextIO) -> Iterator[tuple[str | None, str]]:

@@ -1,8 +1,8 @@
-"""The scraped-post record: what `training.scrape` writes (one JSON object per line) and later steps read.
+"""The scraped-post record: what `training.collect.scrape` writes (one JSON object per line) and later steps read.
 
 This schema is the interface between the scraper and download/crop/dataset steps; keep field names stable.
 The author is never stored, only `author_hash` = HMAC-SHA256(key=FACEBMI_AUTHOR_SALT, name) in hex, which
-is enough to keep one person on one side of a split (training.scrape skips posts whose author is deleted).
+is enough to keep one person on one side of a split (training.collect.scrape skips posts whose author is deleted).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 class PostRecord:
     id: str  # Reddit base-36 post id without the 't3_' prefix, e.g. 'abc123'
     subreddit: str  # display name, e.g. 'progresspics'
-    title: str  # raw post title (parsed later by training.titles)
+    title: str  # raw post title (parsed later by training.collect.titles)
     created_utc: float  # seconds since the epoch, UTC
     permalink: str  # path on reddit.com, e.g. '/r/progresspics/comments/abc123/...'
     score: int  # net upvotes at scrape time

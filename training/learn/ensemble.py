@@ -1,7 +1,7 @@
 """Average independently trained models into one ensemble model folder, re-calibrating the BMI interval on
 validation (the members' own intervals are too wide for their average).
 
-    python -m training.ensemble --members runs/v1 runs/v2 --out runs/ensemble
+    python -m training.learn.ensemble --members runs/v1 runs/v2 --out runs/ensemble
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 
 from facebmi.model import FaceAttributeEnsemble, FaceAttributeModel
-from training.train import calibrate_interval, load_faces, validate
-from training.train_config import TrainConfig
+from training.learn.train import calibrate_interval, load_faces, validate
+from training.learn.train_config import TrainConfig
 
 log = logging.getLogger("facebmi.ensemble")
 

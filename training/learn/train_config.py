@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.augment import AugmentSpec
+from training.learn.augment import AugmentSpec
 from training.sources import SHARED_DATASETS
 
 

@@ -1,6 +1,6 @@
-"""Score training.titles.parse_title against hand labels: `python -m training.eval_titles [LABELS.jsonl ...] [-v]`.
+"""Score training.collect.titles.parse_title against hand labels: `python -m training.collect.eval_titles [LABELS.jsonl ...] [-v]`.
 
-Labels (training/title_labels.jsonl, training/title_labels_dev.jsonl) were written by reading each title,
+Labels (training/collect/title_labels.jsonl, training/collect/title_labels_dev.jsonl) were written by reading each title,
 before the parser was tuned: `parseable` false + `reason` where a careful human would refuse; otherwise sex,
 age, height_m and start/current/goal_kg (None where the title gives none or only an estimate).
 
@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.titles import parse_title
+from training.collect.titles import parse_title
 
 DEFAULT_LABELS = Path(__file__).with_name("title_labels.jsonl")
 FIELDS = ("sex", "age", "height_m", "start_kg", "current_kg", "goal_kg", "bmi_start", "bmi_current", "bmi_goal")

@@ -1,6 +1,6 @@
-"""Text, height, sex and age rules of training.titles (the weights are read in training.title_weights).
+"""Text, height, sex and age rules of training.collect.titles (the weights are read in training.collect.title_weights).
 
-The rules are described in training/titles.py's docstring; this module holds the shared constants, the
+The rules are described in training/collect/titles.py's docstring; this module holds the shared constants, the
 normalisation of a title, and the readers of its height, sex and age.
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _normalise(title: str) -> str:
     text = _TILDE_LINK.sub(_tilde_link, text)
     text = _links_in_words(text)
     # '24/M/6'1 325lbs > 26/M/6'1 216lbs': a stats field repeated inside a chain, for the photo after the arrow, is
-    # moved after that photo's weight (the fields must be one person's, see training.titles._one_person_older).
+    # moved after that photo's weight (the fields must be one person's, see training.collect.titles._one_person_older).
     text = re.sub(rf"(?<=>)\s*(\d{{2}}\s*/\s*[mf]\s*/\s*[4-7]'\d{{1,2}}\"?)\s*({_W}{_W_UNIT})(?![\d.])",
                   r" \2 (\1)", text)
     text = _ARITHMETIC.sub(_arithmetic, text)

@@ -1,6 +1,6 @@
 """Score a model on a labelled folder through the full app path (detect -> crop -> model). Prints one JSON object.
 
-    python -m training.evaluate --model PATH_OR_REPO --data FOLDER [--split test] [--out metrics.json]
+    python -m training.learn.evaluate --model PATH_OR_REPO --data FOLDER [--split test] [--out metrics.json]
 
 FOLDER is laid out like ../shared/datasets: images/ + labels.csv with `file` and any of bmi, age, bracket,
 sex. Each image is scored on its largest detected face; images with no face are counted, not guessed.
@@ -24,8 +24,8 @@ from facebmi.labels import AGE_BRACKETS
 from facebmi.pair import bmi_change
 from facebmi.predictor import Predictor
 from facebmi.report import interval_level, largest_face_index
-from training.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
-from training.sampling import all_pairs, same_person_groups
+from training.learn.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
+from training.learn.sampling import all_pairs, same_person_groups
 from training.sources import read_folder
 from training.splits import split_of
 

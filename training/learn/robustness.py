@@ -1,7 +1,7 @@
 """Does the same face get the same answer? Re-frame, recolour and compress each test photo, run the full app
 path (images -> detect -> crop -> model) on every variant, and compare with the untouched photo.
 
-    python -m training.robustness --model PATH_OR_REPO --data FOLDER... --split test [--max-per-source 600]
+    python -m training.learn.robustness --model PATH_OR_REPO --data FOLDER... --split test [--max-per-source 600]
 
 Per variant and source: faces found (share of the faces found in the untouched photo), mean BMI shift from the
 untouched photo, Pearson r and MAE against the labels, bracket agreement with the untouched photo, bracket

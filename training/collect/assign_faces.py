@@ -1,6 +1,6 @@
 """Find the faces in each post's downloaded images and decide which weight of the title each face shows.
 
-    python -m training.assign_faces --posts posts.jsonl --images images/ --manifest manifest.jsonl
+    python -m training.collect.assign_faces --posts posts.jsonl --images images/ --manifest manifest.jsonl
 
 A progress picture is a before/after: the start weight on the left and the current weight on the right,
 or, in a gallery, the first image at the start weight and the last at the current one. A face gets a
@@ -24,9 +24,9 @@ from pathlib import Path
 from facebmi.config import ModelConfig
 from facebmi.detect import Detection, FaceDetector
 from facebmi.images import ImageError, load_image
-from training.download import read_log
-from training.parallel import default_workers, process_pool
-from training.titles import parse_title
+from training.collect.download import read_log
+from training.collect.parallel import default_workers, process_pool
+from training.collect.titles import parse_title
 
 # Two faces in one picture count as a before/after pair only if the larger is at most this many times the
 # smaller (in box height): a much smaller second face is a bystander or a photo on the wall.
@@ -66,7 +66,7 @@ class Decision:
 
 
 def title_labels(parse) -> TitleLabels | str:
-    """A training.titles parse -> TitleLabels, or the reason the title cannot label a photo."""
+    """A training.collect.titles parse -> TitleLabels, or the reason the title cannot label a photo."""
     if not parse.ok:
         return f"title refused: {parse.reason}"
     weights = {photo: getattr(parse, f"{photo}_kg") for photo in PHOTOS if getattr(parse, f"{photo}_kg")}
@@ -290,11 +290,11 @@ def assign_posts(posts, images: str | Path, manifest: str | Path, detector: Face
 
 
 def main(argv=None):
-    from training.posts import read_posts
+    from training.collect.posts import read_posts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=Path, required=True, help="the scraper's JSONL file")
-    parser.add_argument("--images", type=Path, required=True, help="training.download's output folder")
+    parser.add_argument("--images", type=Path, required=True, help="training.collect.download's output folder")
     parser.add_argument("--manifest", type=Path, required=True, help="JSONL of decisions (appended to)")
     parser.add_argument("--device", default="cpu", help="torch device for MTCNN, e.g. cuda")
     parser.add_argument("--workers", type=int, default=default_workers(),

@@ -1,8 +1,8 @@
-"""Scrape r/progresspics posts with praw into a resumable JSONL file (schema: training.posts.PostRecord).
+"""Scrape r/progresspics posts with praw into a resumable JSONL file (schema: training.collect.posts.PostRecord).
 
     export REDDIT_CLIENT_ID=... REDDIT_CLIENT_SECRET=... REDDIT_USER_AGENT="facebmi-scraper/0.1 by u/you"
     export FACEBMI_AUTHOR_SALT=$(openssl rand -hex 16)   # keep it: the same salt gives the same author_hash
-    python -m training.scrape --out posts.jsonl --subreddit progresspics --listing top --time-filter year --limit 1000
+    python -m training.collect.scrape --out posts.jsonl --subreddit progresspics --listing top --time-filter year --limit 1000
 
 Credentials come from the environment (REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET, REDDIT_USER_AGENT and optionally
 REDDIT_USERNAME / REDDIT_PASSWORD) or from a praw.ini section outside the repository (`--site NAME`, read by
@@ -34,8 +34,8 @@ from urllib.parse import urlparse
 import praw
 import prawcore
 
-from training.jsonl import DurableLines, cut_partial_line
-from training.posts import PostRecord, read_posts
+from training.collect.jsonl import DurableLines, cut_partial_line
+from training.collect.posts import PostRecord, read_posts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -195,7 +195,7 @@ def post_record(submission, salt: bytes, fetch: Callable[[str], dict] | None = N
 # --- resumable output -----------------------------------------------------------------------------------
 
 class JsonlAppender:
-    """Appends one JSON object per line, each flushed as written (training.jsonl.DurableLines); repairs a
+    """Appends one JSON object per line, each flushed as written (training.collect.jsonl.DurableLines); repairs a
     truncated last line first."""
 
     def __init__(self, path: Path):

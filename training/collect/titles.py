@@ -6,11 +6,11 @@ Titles follow a loose convention (`Sex/Age/Height [start > current = lost]`), wr
 The parser is deliberately conservative: a wrong BMI is worse than none, so anything a careful human
 reader would call ambiguous is refused with a named `reason` instead of guessed. It never raises on a string.
 
-The rules live in three modules: training/title_rules.py (constants, normalisation, height, sex and age),
-training/title_weights.py (weights: terms, chains, labels, goals, sentences) and this one (the parse and its checks).
+The rules live in three modules: training/collect/title_rules.py (constants, normalisation, height, sex and age),
+training/collect/title_weights.py (weights: terms, chains, labels, goals, sentences) and this one (the parse and its checks).
 
-Rules (each one a reading a human would make, see training/title_labels.jsonl for 139 real cases and
-training/title_labels_dev.jsonl and training/title_labels_blind1-3.jsonl for 1280 more; rounds 3 and 4 generalised
+Rules (each one a reading a human would make, see training/collect/title_labels.jsonl for 139 real cases and
+training/collect/title_labels_dev.jsonl and training/collect/title_labels_blind1-3.jsonl for 1280 more; rounds 3 and 4 generalised
 them on unlabelled titles: refuse what is not positively understood near the numbers; round 4's classes are listed
 last):
 - Height: ft/in anywhere (5'4", 5’4”, 5ft4, 5 foot 4, 5"4 and 5;4 typos, 6', 6'-4", 6'½", 5'12" = 6 ft, 5'6.
@@ -79,7 +79,7 @@ Round 4 (classes of variation):
 - Two unrelated chains (`Already posted 190 to 145. Here's from 130 to 143`) are refused, unless the later one is
   context: a range (`180-176 plateau`), the same weights converted (units partly written), amounts (`40-50 more`),
   other measures (`blood pressure 170/120 to 104/62`; `70-150grams`), the way to the first's start, or a part of it.
-- Sentences (training/title_weights.py, `_sentences`): without a chain or labels, weights in words are read
+- Sentences (training/collect/title_weights.py, `_sentences`): without a chain or labels, weights in words are read
   (`I started at 162 pounds, and am down to 143`, `110lbs before, 130lbs now`, `Pic on the left ... (262) and pic on
   the right ... (229)`, `Was 215 lbs`); with one, a start in words is context (`Started at 264 2 years ago`), but a
   current weight in words (`I'm now 167`, `CW is 188`) and the photos' weights (`I was 258 in that pic`) must agree
@@ -96,7 +96,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
-from training.title_rules import (  # noqa: F401 (LB_KG and the ranges are part of the public API)
+from training.collect.title_rules import (  # noqa: F401 (LB_KG and the ranges are part of the public API)
     AGE_RANGE, ALT_TOLERANCE_KG, ALT_TOLERANCE_SHARE, BMI_RANGE, DIFF_TOLERANCE_LB, ESTIMATE_DIFF_SHARE,
     ESTIMATE_WEIGHT_SHARE, GOAL_BMI, GOAL_MAX_CHANGE, HEIGHT_RANGE_M, INCH_M, KG_READING_BMI, LB_GUESS_MIN_BMI, LB_KG,
     PLUS_DIFF_MAX, RANGE_SHARE, STONE_LB, WEIGHT_RANGE_KG,
@@ -104,7 +104,7 @@ from training.title_rules import (  # noqa: F401 (LB_KG and the ranges are part 
     _normalise,
     _sex_age_field, _sex_in_words, _STRICT_SEX_AGE, _TWO_PEOPLE,
 )
-from training.title_weights import (
+from training.collect.title_weights import (
     _LABEL_DIFF_WORDS_AFTER, _PLAIN_TERM, _TIME_AFTER, _UNIT, _Weight, _find_chain, _find_goal_phrase,
     _find_labelled, _fmt, _kg, _looks_like_range, _parse_term, _same_weight, _sentences,
 )

@@ -1,11 +1,11 @@
-"""The weights of a title for training.titles: terms, chains, labels, goals and sentences (rules: training/titles.py)."""
+"""The weights of a title for training.collect.titles: terms, chains, labels, goals and sentences (rules: training/collect/titles.py)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from training.title_rules import (
+from training.collect.title_rules import (
     ALT_TOLERANCE_KG, ALT_TOLERANCE_SHARE, DIFF_TOLERANCE_LB, GOAL_MAX_CHANGE, LB_KG, RANGE_SHARE, STONE_LB,
     WEIGHT_RANGE_KG, _INCH,
 )

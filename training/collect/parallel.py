@@ -1,5 +1,5 @@
-"""Worker processes for the CPU-bound steps of the collection chain: face detection (training.assign_faces)
-and face crops (training.build_dataset).
+"""Worker processes for the CPU-bound steps of the collection chain: face detection (training.collect.assign_faces)
+and face crops (training.collect.build_dataset).
 
 One process per core with one torch thread each detects ~1.6x faster than one process with a torch thread per
 core on these small images (MTCNN on a 400 px copy; measured on 2 cores, see benchmarks/collect.py). A Pool

@@ -1,5 +1,5 @@
-"""Markdown tables (and one SVG chart) for the model card, from the JSON that training.evaluate and
-training.robustness print. Missing or malformed parts become "–", never guesses (as in model_card.py)."""
+"""Markdown tables (and one SVG chart) for the model card, from the JSON that training.learn.evaluate and
+training.learn.robustness print. Missing or malformed parts become "–", never guesses (as in model_card.py)."""
 from __future__ import annotations
 
 import math
@@ -25,7 +25,7 @@ def _num(value, digits: int = 2, percent: bool = False, sign: bool = False) -> s
 
 
 def robustness_table(report: dict | None) -> str:
-    """One row per source and variant of a training.robustness report."""
+    """One row per source and variant of a training.learn.robustness report."""
     table = dig(report, "table")
     if not isinstance(table, dict) or not table:
         return ""
@@ -157,7 +157,7 @@ def before_after_table(before: dict | None, after: dict | None, before_rob: dict
 
 
 def map_note(mean_map: dict | None) -> str:
-    """What the mean occlusion map shows, in words, from training.explain_map's JSON."""
+    """What the mean occlusion map shows, in words, from training.learn.explain_map's JSON."""
     shares = dig(mean_map, "regions_by_magnitude")
     if not isinstance(shares, dict) or not shares:
         return ""

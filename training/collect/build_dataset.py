@@ -1,8 +1,8 @@
 """Turn the face-assignment manifest (or labelled folders) into a `datasets` dataset training reads.
 
-    python -m training.build_dataset reddit --manifest manifest.jsonl --images images/ --out data/reddit \
+    python -m training.collect.build_dataset reddit --manifest manifest.jsonl --images images/ --out data/reddit \
         [--teacher] [--push user/facebmi-reddit-faces [--public]]
-    python -m training.build_dataset folders --out data/folders [--folders ../shared/datasets/bmi-reddit ...]
+    python -m training.collect.build_dataset folders --out data/folders [--folders ../shared/datasets/bmi-reddit ...]
 
 Both write the same schema (`features()`: training/prepare.py's columns plus `post_id` and `photo`), split
 train/validation/test by person (author hash for Reddit) with training/splits.py. The Reddit build crops
@@ -39,13 +39,13 @@ from facebmi.detect import Detection
 from facebmi.images import load_image
 from facebmi.labels import AGE_BRACKETS, WHO_CATEGORIES, age_to_bracket, who_category
 from training import prepare
-from training.assign_faces import read_manifest
-from training.download import read_log
-from training.parallel import default_workers, process_pool
+from training.collect.assign_faces import read_manifest
+from training.collect.download import read_log
+from training.collect.parallel import default_workers, process_pool
 from training.sources import GROUP_COLUMNS, SHARED_DATASETS
 from training.splits import SPLIT_FRACTIONS, split_of
 
-CARD_TEMPLATE = Path(__file__).resolve().parents[1] / "data_cards" / "dataset_card.md"
+CARD_TEMPLATE = Path(__file__).resolve().parents[2] / "data_cards" / "dataset_card.md"
 SPLITS = tuple(name for name, _ in SPLIT_FRACTIONS)
 
 
@@ -146,7 +146,7 @@ def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with
                  exclude: set[str] = frozenset(), workers: int = 1, shard_size: int = prepare.SHARD_SIZE):
     """The dataset of every face the manifest assigns a weight to, except posts in `exclude`, saved at
     `out`. Returns it. Rows are saved in shards of `shard_size`, in manifest order; `workers` > 1: the faces
-    are cropped by that many worker processes (training.parallel, one torch thread each)."""
+    are cropped by that many worker processes (training.collect.parallel, one torch thread each)."""
     from datasets import Dataset, concatenate_datasets, load_from_disk
 
     images, out = Path(images), Path(out)
@@ -312,9 +312,9 @@ def push(data, repo: str, card: str, token: str, private: bool = True):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    reddit = sub.add_parser("reddit", help="the manifest of training.assign_faces -> dataset (+ card, + push)")
+    reddit = sub.add_parser("reddit", help="the manifest of training.collect.assign_faces -> dataset (+ card, + push)")
     reddit.add_argument("--manifest", type=Path, required=True)
-    reddit.add_argument("--images", type=Path, required=True, help="training.download's output folder")
+    reddit.add_argument("--images", type=Path, required=True, help="training.collect.download's output folder")
     reddit.add_argument("--out", type=Path, required=True)
     reddit.add_argument("--teacher", action="store_true", help="add dlib teacher descriptors")
     reddit.add_argument("--exclude", type=Path, help="file of post ids to leave out (removal requests)")

@@ -2,7 +2,7 @@
 
     render_model_card(config, metrics, repo_id=..., dataset_repo=...) -> str
 
-`metrics` is what `python -m training.evaluate` writes: one report, or {eval set name: report}; each report
+`metrics` is what `python -m training.learn.evaluate` writes: one report, or {eval set name: report}; each report
 may hold n, faces_not_found, bmi {mae, rmse, pearson_r, mean_predictor {mae, rmse}, interval_coverage},
 bracket {exact, one_off}, age_mae and per_sex {F: {...}, M: {...}}. Whatever part is missing or malformed is
 shown as "–", never guessed. The output is deterministic (no dates), so re-pushing an unchanged model
@@ -14,10 +14,10 @@ import math
 from pathlib import Path
 
 from facebmi.config import ModelConfig
-from training import card_tables
-from training.card_tables import dig
+from training.learn import card_tables
+from training.learn.card_tables import dig
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "data_cards" / "model_card.md"
+TEMPLATE = Path(__file__).resolve().parents[2] / "data_cards" / "model_card.md"
 DEFAULT_LICENSE = "cc-by-nc-4.0"  # the training data (UTKFace, Reddit photos) is non-commercial research only
 TAGS = ["facebmi", "pytorch", "safetensors", "bmi-estimation", "age-estimation", "face", "mobilenet_v2"]
 SEX_NAMES = {"F": "women", "M": "men"}
@@ -30,9 +30,9 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
                       robustness: dict | None = None, before: dict | None = None,
                       before_robustness: dict | None = None, what_changed: str = "",
                       mean_map: dict | None = None) -> str:
-    """The card. robustness: training.robustness's JSON; before / before_robustness: the previous model's
+    """The card. robustness: training.learn.robustness's JSON; before / before_robustness: the previous model's
     evaluate and robustness JSON, shown beside this model's with the `what_changed` text; mean_map:
-    training.explain_map's JSON (its image is expected beside the card as mean_occlusion_map.png)."""
+    training.learn.explain_map's JSON (its image is expected beside the card as mean_occlusion_map.png)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     reports = _reports(metrics)
@@ -218,20 +218,20 @@ def _data_table(data) -> str:
 
 
 def main(argv=None):
-    """Write a model folder's README.md card: python -m training.model_card --model FOLDER --metrics M.json"""
+    """Write a model folder's README.md card: python -m training.learn.model_card --model FOLDER --metrics M.json"""
     import argparse
     import json
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--metrics", type=Path, help="training.evaluate output (one report or a dict of them)")
+    parser.add_argument("--metrics", type=Path, help="training.learn.evaluate output (one report or a dict of them)")
     parser.add_argument("--repo-id", default="facebmi/facebmi")
     parser.add_argument("--dataset-repo", default=None)
-    parser.add_argument("--robustness", type=Path, help="training.robustness output for this model")
-    parser.add_argument("--before-metrics", type=Path, help="the previous model's training.evaluate output")
-    parser.add_argument("--before-robustness", type=Path, help="the previous model's training.robustness output")
+    parser.add_argument("--robustness", type=Path, help="training.learn.robustness output for this model")
+    parser.add_argument("--before-metrics", type=Path, help="the previous model's training.learn.evaluate output")
+    parser.add_argument("--before-robustness", type=Path, help="the previous model's training.learn.robustness output")
     parser.add_argument("--what-changed", type=Path, help="a Markdown file: what changed and why")
-    parser.add_argument("--mean-map", type=Path, help="training.explain_map's JSON output")
+    parser.add_argument("--mean-map", type=Path, help="training.learn.explain_map's JSON output")
     parser.add_argument("--mean-map-image", type=Path, help="its image, copied beside the card")
     args = parser.parse_args(argv)
 

@@ -1,6 +1,6 @@
 """Download every image URL of the scraped posts into one folder, named by content hash. Resumable.
 
-    python -m training.download --posts posts.jsonl --out images/
+    python -m training.collect.download --posts posts.jsonl --out images/
 
 Each URL is fetched once, streamed to `<out>/.part/` and renamed to `<out>/<sha256>.<ext>` only when it
 is complete and verified (content type, magic bytes, size and pixel limits, a full decode), so a file
@@ -27,7 +27,7 @@ import requests
 import requests.adapters
 
 from facebmi.images import MAX_PIXELS, ImageError, load_image
-from training.jsonl import DurableLines, cut_partial_line
+from training.collect.jsonl import DurableLines, cut_partial_line
 
 LOG_NAME = "download_log.jsonl"
 USER_AGENT = "facebmi-dataset/0.1 (research; https://github.com/facebmi)"
@@ -265,7 +265,7 @@ def download_posts(posts, out: str | Path, limits: DownloadLimits = DownloadLimi
 
 
 def main(argv=None):
-    from training.posts import read_posts
+    from training.collect.posts import read_posts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=Path, required=True, help="the scraper's JSONL file")

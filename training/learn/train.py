@@ -1,12 +1,12 @@
 """Train the default model on the cached crops: MobileNetV2 from ImageNet, one multi-task run.
 
     python -m training.prepare            # once: detect, crop and describe every face (cached)
-    python -m training.train --out runs/default [--steps 4000]
+    python -m training.learn.train --out runs/default [--steps 4000]
 
 Losses: distillation of dlib's face descriptor (all faces), BMI (Reddit), BMI change between two photos of
 one person (Reddit before/after pairs), age bracket (UTKFace, Adience) and age in years (UTKFace). Every face is
-re-framed, recoloured and compressed at random from its cached wider view (training/augment.py), and faces are
-drawn balanced over age and population (training/sampling.py). Validation picks the BMI head (trained vs
+re-framed, recoloured and compressed at random from its cached wider view (training/learn/augment.py), and faces are
+drawn balanced over age and population (training/learn/sampling.py). Validation picks the BMI head (trained vs
 ridge) and calibrates the interval; the test split is never read here.
 """
 from __future__ import annotations
@@ -29,10 +29,10 @@ from facebmi.config import CONFIG_FORMAT_VERSION, ModelConfig
 from facebmi.labels import AGE_BRACKETS
 from facebmi.model import FaceAttributeModel, infer_outputs
 from facebmi.pair import bmi_change
-from training.augment import reframe_crops
-from training.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
-from training.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
-from training.train_config import TrainConfig
+from training.learn.augment import reframe_crops
+from training.learn.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
+from training.learn.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
+from training.learn.train_config import TrainConfig
 
 log = logging.getLogger("facebmi.train")
 

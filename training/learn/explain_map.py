@@ -1,6 +1,6 @@
 """The mean occlusion map of the BMI estimate over a labelled folder: where the model looks, on average.
 
-    python -m training.explain_map --model PATH_OR_REPO --data ../shared/datasets/bmi-reddit --split test \
+    python -m training.learn.explain_map --model PATH_OR_REPO --data ../shared/datasets/bmi-reddit --split test \
         --out-image mean_map.png [--max 80]
 
 Each face's map (facebmi/explain.py) is taken on its aligned crop, so the same pixel is the same part of every
@@ -23,7 +23,7 @@ from facebmi.explain import explain_faces, overlay, region_shares
 from facebmi.images import ImageError, load_image
 from facebmi.predictor import Predictor
 from facebmi.report import largest_face_index
-from training.robustness import sample_rows
+from training.learn.robustness import sample_rows
 
 
 def mean_map(predictor: Predictor, rows, progress: bool = True) -> dict:
