@@ -69,6 +69,9 @@ def _normalise(title: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # thousands comma: 1,200 -> 1200
     text = re.sub(r"(?<![\d.])([4-7]'\d)(\d{3})(?!\d)", _unglue_height, text)  # 5'6150 lbs: 5'6 and 150
     text = re.sub(r"(?<=\d)½", ".5", text).replace("½", "0.5")  # 5'3½ -> 5'3.5, 6'½" -> 6'0.5"
+    # '5'875"', '5'45"': the inches' decimal point left out before a quarter or a half (with the inch mark only; a
+    # 2-digit '5'105"' may be 10.5 or a typo of 5'10", left alone and refused)
+    text = re.sub(r"(?<![\d.])([4-7])'([1-9])(25|5|75)\"", r"\1'\2.\3\"", text)
     text = _HEIGHT_FRACTION.sub(_height_fraction, text)
     # 'My Husband/27/5'11': a relation word in the sex slot of the stats field (directly before '/age')
     text = re.sub(rf"(?<![a-z])(?:my\s+)?(?:{_MALE_WORDS})(?=\s*/\s*\d{{2}}(?![\d.]))", "m", text)
@@ -226,14 +229,20 @@ _FEET = re.compile(
 _CM = re.compile(r"(?<![\d.])(\d{3})(?:\.\d)?\s*cm\b")
 _METRES = re.compile(r"(?<![\d.])([12]\.\d{1,2})\s*m(?:eters?|etres?)?\b")
 _INCHES = re.compile(rf"(?<![\d.'])(\d{{2}})(?:\.\d)?\s*(?:\"|{_INCH})")
+# '1.78' alone in a slash field of the stats ('Male/25/1.78 [98kg > 83kg]'): metres without the 'm'. Two decimals
+# only: '1.5' there is as likely a duration.
+_SLASH_METRES = re.compile(r"(?:^|[/|(,])\s*([12]\.\d{2})\s*(?=[/|(),]|$)")
 # '5 4' as a slash field; not '5 1/2 months' (a fraction: /2 or /4 not followed by another digit)
 _SLASH_FEET_SPACE_INCHES = re.compile(r"(?:^|[/|(,])\s*([4-7])\s+(\d{1,2})(?!/[24](?!\d))\s*(?=[/|),]|$)")
 
 
 def _feet_height(m: re.Match, text: str) -> float | None:
     """The height (m) of one _FEET match, or None where it is no height we can read."""
-    if not m.group("inches") and (m.group("typo") or re.match(r"\.?\d|\?", text[m.end():])):
-        return None  # '5'123', '5'.9"', '5'?', '6" 250': no inches we can read after the mark; not 5 ft 0
+    if not m.group("inches") and (m.group("typo") or re.match(r"\.?\d|\?|[lio]{1,2}(?![a-z])", text[m.end():],
+                                                                    re.IGNORECASE)):
+        # '5'123', '5'.9"', '5'?', '6" 250': no inches we can read after the mark; not 5 ft 0. Nor "4'll" or
+        # "5'l0": letters that look like digits, a typo we would have to guess (4'11? 4'1?), so no height.
+        return None
     inches = float(m.group("inches")) if m.group("inches") else 0.0
     if inches < 12 or (inches == 12 and m.group("mark")):  # 5'12" is 6 ft; a bare 5' 12 may be '12 weeks'
         return (int(m.group("feet")) * 12 + inches) * INCH_M
@@ -281,10 +290,10 @@ def _height_problem(text: str, height_m: float, span: tuple[int, int]) -> str | 
 
 def _find_other_height(text: str):
     """cm, m, bare inches or a `5 4` slash field; (height_m, span, metric?) or Nones."""
-    for pattern, scale, metric in ((_CM, 0.01, True), (_METRES, 1.0, True)):
+    for pattern, scale, metric in ((_CM, 0.01, True), (_METRES, 1.0, True), (_SLASH_METRES, 1.0, True)):
         m = pattern.search(text)
         if m:
-            return float(m.group(1)) * scale, m.span(), metric
+            return float(m.group(1)) * scale, m.span(1), metric
     for m in _INCHES.finditer(text):
         if 48 <= int(m.group(1)) <= 90:  # 4 ft to 7.5 ft; smaller numbers with " are waists or typos
             return int(m.group(1)) * INCH_M, m.span(), False
@@ -297,8 +306,10 @@ def _find_other_height(text: str):
 # --- sex and age -----------------------------------------------------------------------------------------
 
 _SEX = re.compile(r"(?<![a-z'])(female|male|woman|man|f|m)(?![a-z'])")
+# (not a number with a unit: 'F 50 pounds down' is a loss, not a 50-year-old)
+_NOT_AN_AGE_AFTER = r"(?!\s*(?:lbs?|ibs?|pounds?|kgs?|kilos?|kilograms?|stones?|cm|inch(?:es)?|%|#|'|\")(?![a-z]))"
 _AGE_NEXT_TO_SEX = re.compile(
-    r"(?<![a-z'])(?:female|male|woman|man|f|m)\s*[/,|\-]?\s*(\d{2})(?![\d.])"
+    rf"(?<![a-z'])(?:female|male|woman|man|f|m)\s*[/,|\-]?\s*(\d{{2}})(?![\d.]){_NOT_AN_AGE_AFTER}"
     r"|(?<![\d.])(\d{2})\s*[/,|\-]?\s*(?:female|male|woman|man|f|m)(?![a-z'])"
 )
 # 'My sister and I, seven years apart', 'me and my prom date': two people in the photos, one set of stats.
@@ -321,7 +332,7 @@ _AGE_FIELD = re.compile(r"(?:^|[/|(,])\s*(\d{2})\s*(?=[/|),]|$|-\s)")  # 'F/5'7"
 
 
 # A sex/age field, for titles whose stats come after the weights ('3 years from 329 > 180. F/25/5'10"').
-_SEX_AGE_FIELD = re.compile(r"(?<![a-z'])(female|male|f|m)\s*[/,|]?\s*(\d{2})(?![\d.])"
+_SEX_AGE_FIELD = re.compile(rf"(?<![a-z'])(female|male|f|m)\s*[/,|]?\s*(\d{{2}})(?![\d.]){_NOT_AN_AGE_AFTER}"
                             r"|(?<![\d.])(\d{2})\s*[/,|]?\s*(female|male|f|m)(?![a-z'])")
 
 

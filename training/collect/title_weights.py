@@ -1,4 +1,5 @@
-"""The weights of a title for training.collect.titles: terms, chains, labels, goals and sentences (rules: training/collect/titles.py)."""
+"""The weights of a title for training.collect.titles: terms, chains, labels and goals (rules: training/collect/titles.py;
+weights and differences stated in sentences: training/collect/title_sentences.py)."""
 from __future__ import annotations
 
 import re
@@ -173,6 +174,8 @@ def _term(match: re.Match) -> _Weight:
             weight.alt *= STONE_LB
     elif match.groupdict().get("alt2") and weight.unit and weight.unit != _unit_name(match.group("alt2_unit")):
         weight.alt, weight.alt_unit = float(match.group("alt2")), _unit_name(match.group("alt2_unit"))
+    elif match.groupdict().get("alt2"):
+        weight.estimate = True  # '220 lbs / 170 lbs', 'CW 180lbs/175lbs': two weights in one unit, which is it?
     return weight
 
 
@@ -243,6 +246,7 @@ def _read_chain(m: re.Match, text: str) -> _Chain | None:
     if re.match(rf"\s{{0,2}}(?:{_NOT_WEIGHTS_AFTER})", text[end: end + 12]):
         return None  # '34 - 22 BMI', '18 > 8 dress size'
 
+    _unit_after_bracket(weights, text, m)
     seps = [sep.strip() for sep in _SEP_RE.findall(_blank_notes(m.group("body")))]
     if any(("down" in sep and b.value >= a.value) or ("up" in sep and b.value <= a.value)
            for sep, a, b in zip(seps, weights, weights[1:])):
@@ -271,6 +275,18 @@ def _read_chain(m: re.Match, text: str) -> _Chain | None:
             (not diff and _UNREAD_DIFF.match(text, m.end("body"))):
         problem = "weight chain unclear"  # (a lighter number after an arrow, '= 25lbs -> 16lbs', is a difference)
     return _Chain(weights, [(diff, list(weights))] if diff else [], m.span(), goal, problem, set(seps) == {"-"})
+
+
+# '[150 > 120] kg', '(220 > 180) (lbs)': a unit written once, after the bracket around a chain, is every number's
+# (else '[150 > 120] kg' would be read in pounds, the default for a ft/in height).
+_UNIT_AFTER_BRACKET = re.compile(rf"\s*\)\s*\(?\s*(?P<unit>{_UNIT})\.?\s*(?:\)|(?![\w(]))")
+
+
+def _unit_after_bracket(weights: list[_Weight], text: str, m: re.Match) -> None:
+    after = _UNIT_AFTER_BRACKET.match(text, m.end())
+    if after and re.search(r"\(\s*$", text[:m.start()]) and all(w.unit is None for w in weights):
+        for w in weights:
+            w.unit = _unit_name(after.group("unit"))
 
 
 def _is_the_difference(weights: list[_Weight]) -> bool:
@@ -305,7 +321,9 @@ def _mark_ranges(weights: list[_Weight], seps: list[str]) -> None:
     arrows = any(sep not in ("-", "to") for sep in seps)
     for sep, a, b in zip(seps, weights, weights[1:]):
         close = 0 < b.value - a.value <= RANGE_SHARE * a.value and (a.unit is None or b.unit in (None, a.unit))
-        if sep in ("-", "to") and close and (a.prefixed or b.estimate or (sep == "-" and arrows)):
+        # '140-145lbs' alone: two round numbers 5 apart, low to high, read as often as a range as a gain of 5
+        round_five = len(weights) == 2 and sep == "-" and b.value - a.value == 5 and a.value % 5 == 0
+        if sep in ("-", "to") and close and (a.prefixed or b.estimate or (sep == "-" and arrows) or round_five):
             a.estimate = b.estimate = True
 
 
@@ -345,6 +363,7 @@ def _looks_like_range(chain: _Chain) -> bool:
     return len(chain.weights) == 2 and chain.dashes and not chain.diffs and abs(a - b) <= RANGE_SHARE * max(a, b)
 
 
+SENTENCE_MIN_LB = 66  # a number in pounds (or without unit) below this is no body weight (30 kg): an age, a loss
 _AMOUNTS_AFTER = re.compile(rf"\s*(?:{_UNIT})?\.?\s*(?:lost|gone|down|more|to\s+go|left|off|less)\b")
 _NOT_WEIGHTS_NEAR_BEFORE = re.compile(
     r"\b(?:blood\s+pressure|bp|cholesterol|a1c|glucose|sugar|heart\s+rate)\b[^.;!?]{0,25}$")
@@ -486,100 +505,6 @@ def _find_goal_phrase(text: str):
     if len({(g.value, g.unit, g.estimate) for g in goals}) != 1:
         return None, spans
     return goals[0], spans
-
-
-# --- weights in sentences --------------------------------------------------------------------------------
-# Weights stated in words, outside any chain or SW/CW label. Three kinds:
-# - 'start' and 'current': 'I started at 162 pounds, and am down to 143', 'My starting weight was 306, and got down
-#   to 155', 'beginning weight 350 lbs, current weight 308', 'currently at 238lb'. Read only where the title has
-#   neither a chain nor labels; where it has them, a start in words is context ('[204 > 189] Started at 264 2
-#   years ago': before the photos), while a current weight in words must agree with the one read ('[250 > 210]
-#   I'm now 198': which one is the photo's?).
-# - 'photo': a weight said to be a photo's: 'This is me at 170 and 160', 'before pic is at ~190', 'I was 258 in
-#   that pic', 'right picture is of me today @163lbs'. The photos' weights win: they must be weights of the
-#   chain read, or else be two (the photos' pair, read instead), or the title is refused.
-_SENTENCE_ESTIMATE = r"(?:(?:about|around|approx\.?|approximately|roughly|nearly|almost|over|under|like|maybe|~)\s*)"
-_SENTENCE_NUMBER = (rf"(?P<term>{_SENTENCE_ESTIMATE}?\d{{2,3}}(?:\.\d+)?(?:\s*(?:{_UNIT})\.?)?)(?!\d|\.\d)"
-                    rf"(?!\s*[-/]\s*\d)(?!{_TIME_AFTER})(?!\s*(?:{_UNIT})?\.?\s*(?:more|to\s+go|left|until|till|away"
-                    r"|lost|down|gone|less|off|lighter|heavier|loss|total|gained|from|short|up|heavy|light)\b)")
-_START_SENTENCE = re.compile(
-    r"(?<![a-z])(?:(?:my\s+)?(?:starting|start|beginning|initial)\s+weight\s*(?:was|is|of|:|=)?"
-    rf"|start(?:ed|ing)(?:\s+(?:out|off|my\s+journey|this\s+journey))?\s+at|before\s+(?=\d)"
-    rf"|(?:(?<![a-z])i\s+|^)was\s+(?:at\s+)?)\s*{_SENTENCE_NUMBER}")  # 'Was 215 lbs on New Year's Day 2012'
-_CURRENT_SENTENCE = re.compile(
-    r"(?<![a-z])(?:current\s+weight\s*(?:is|of|was|:|=)?|c\.?w\.?\s+(?:is|was)|currently\s+(?:at\s+|weigh(?:ing)?\s+)?"
-    r"|now\s+(?:at\s+|weigh(?:ing)?\s+)?|(?:i'?m|i\s+am)\s+(?:now\s+|currently\s+)?(?:at\s+|down\s+to\s+)?"
-    r"|(?:got|am|now)\s+down\s+to|today\s+(?:i'?m\s+)?at)"
-    rf"\s*@?\s*{_SENTENCE_NUMBER}")
-_PHOTO_SENTENCE = re.compile(
-    r"(?<![a-z])(?:(?:this|these|that)\s+(?:is|are|was|were)\s+(?:me\s+)?(?:at|@)|me\s+(?:at|@)"
-    r"|(?:pic(?:ture)?s?|photos?)\b[^\d.,;:!?()]{0,25}?(?:\bat|@|\bis|\bwas|\bof\s+me\s+at)"
-    r"|i\s+was(?=\s*\d{2,3}\s*(?:lbs?|pounds)?\s+in\s+(?:that|the|this|those|these)\s+(?:pic|photo)))"
-    rf"\s*@?\s*{_SENTENCE_NUMBER}(?:\s*(?:and|&)\s*(?P<second>{_SENTENCE_NUMBER.replace('?P<term>', '')}))?")
-# A photo named by its place, then its weight: 'Pic on the left was taken in June (262) and pic on the right was taken
-# today (229)', 'First pic May 2013 240, current pic last week 220', 'Before, 115 lbs. After (last week), 143 lbs'.
-# The left, first or before photo is the start; the right, last or after one the current weight. The words between
-# say when or where the photo was taken, not how its weight came about ('first pic was after going from 315',
-# 'before pic at my highest weight of 174', 'in the before pic I had already lost 40').
-_PHOTO_PLACE = r"(?:pic(?:ture)?|photo|image|frame|one)s?"
-_PLACE_START = (rf"(?:first|before|old|older|left|starting|original)\s+{_PHOTO_PLACE}"
-                rf"|{_PHOTO_PLACE}\s+on\s+(?:the\s+)?left|(?:on\s+)?(?:the\s+)?left(?:\s+side)?\s*[:=]"
-                r"|before\s*[:=,(]")
-_PLACE_CURRENT = (rf"(?:second|last|current|after|new|newer|right|recent|latest|today'?s)\s+{_PHOTO_PLACE}"
-                  rf"|{_PHOTO_PLACE}\s+on\s+(?:the\s+)?right|(?:on\s+)?(?:the\s+)?right(?:\s+side)?\s*[:=]"
-                  r"|after\s*[:=,(]")
-_PLACE_GAP = (r"(?:(?!\b(?:from|after|before|since|lost|down|already|had|to|than|but|going|went|my\s+\w+est|\w+est)\b)"
-              r"[^\d.;!?,]){0,30}?")
-_PLACED_NUMBER = rf"{_PLACE_GAP}\(?\s*{_SENTENCE_NUMBER}"
-_PHOTO_START_SENTENCE = re.compile(rf"(?<![a-z])(?:{_PLACE_START}){_PLACED_NUMBER}")
-_PHOTO_CURRENT_SENTENCE = re.compile(rf"(?<![a-z])(?:{_PLACE_CURRENT}){_PLACED_NUMBER}")
-# A weight, then words that say when: '220 at my heaviest 2 years ago to 175 now!', '110lbs before, 130lbs now'.
-_NUMBER_FIRST = rf"(?<![\d.])(?P<term>\d{{2,3}}(?:\.\d+)?(?:\s*(?:{_UNIT}))?)(?!\d|\.\d)(?!\.)"
-_START_AFTER_NUMBER = re.compile(
-    rf"{_NUMBER_FIRST}\s+(?:at\s+(?:my\s+)?(?:heaviest|highest|biggest|worst)"
-    r"|before(?!\s+(?:i|my|the|we|and|pics?|photos?)\b))\b")
-_CURRENT_AFTER_NUMBER = re.compile(rf"{_NUMBER_FIRST}\s+(?:now|today|currently)\b(?!\s*(?:more|to\s+go|left))")
-# Not a statement of fact: 'once I'm at 180', 'want to be at 160', 'my goal is to be at 150', 'I don't have a photo
-# at 290'.
-_HOPE_BEFORE = re.compile(r"\b(?:once|when|until|till|til|hope|hoping|want|wanna|wish|goal|aim|aiming|get|by|if|will"
-                          r"|before\s+(?:i|we)|don'?t|didn'?t|no|not|never|without)\b[^.!?]{0,20}$")
-# ...nor a difference ('to lose 120lbs. Today I reached it'), and a word of doubt before it makes it an estimate.
-_DIFF_BEFORE = re.compile(r"(?:\b(?:lose|lost|losing|drop(?:ped)?|gain(?:ed)?|minus)|[-=+])\s*$")
-_DOUBT_BEFORE = re.compile(rf"(?:{_ESTIMATE_WORDS}|~)\s*$")
-# 'before' and 'after' are labels when they start a phrase, not after a weight ('110lbs before, 130lbs now').
-_AFTER_A_WEIGHT = re.compile(rf"\d\s*(?:{_UNIT})?,?\s*$")
-SENTENCE_MIN_LB = 66  # a number in pounds (or without unit) below this is no body weight (30 kg): an age, a loss
-_SENTENCE_PATTERNS = (("photo", _PHOTO_SENTENCE), ("photo start", _PHOTO_START_SENTENCE),
-                      ("photo current", _PHOTO_CURRENT_SENTENCE), ("start", _START_SENTENCE),
-                      ("current", _CURRENT_SENTENCE), ("start", _START_AFTER_NUMBER),
-                      ("current", _CURRENT_AFTER_NUMBER))
-
-
-class _Sentence(NamedTuple):
-    kind: str  # 'start', 'current', 'photo', 'photo start' or 'photo current'
-    weights: list  # [_Weight] (two for a photo pair: 'me at 170 and 160')
-    span: tuple[int, int]
-
-
-def _sentences(text: str) -> list[_Sentence]:
-    """Every weight stated in words (see above), in title order."""
-    found = []
-    for kind, pattern in _SENTENCE_PATTERNS:
-        for m in pattern.finditer(text):
-            before = text[max(0, m.start() - 25): m.start("term")]
-            if _HOPE_BEFORE.search(before) or _DIFF_BEFORE.search(text[:m.start("term")]) or any(
-                    s.span[0] <= m.start() < s.span[1] for s in found):
-                continue
-            if re.match(r"before|after", text[m.start():]) and _AFTER_A_WEIGHT.search(text[:m.start()]):
-                continue  # '110lbs before': the label of the weight before it, read by _START_AFTER_NUMBER
-            terms = [m.group("term")] + ([m.group("second")] if kind == "photo" and m.group("second") else [])
-            weights = [_parse_term(t) for t in terms]
-            if any(w.value < (WEIGHT_RANGE_KG[0] if w.unit == "kg" else SENTENCE_MIN_LB) for w in weights):
-                continue  # 'I'm 22', 'this is me at 19': an age; 'before pic I had lost 40 pounds': a loss
-            if _DOUBT_BEFORE.search(text[:m.start("term")]):
-                weights[0].estimate = True  # 'am at about 175 lbs today'
-            found.append(_Sentence(kind, weights, m.span()))
-    return sorted(found, key=lambda s: s.span)
 
 
 SAME_WEIGHT_ROUNDING = 0.6  # '140.4' is '140': one weight written twice in one unit, rounded differently
