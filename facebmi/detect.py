@@ -1,4 +1,4 @@
-"""Face detection: facenet-pytorch's MTCNN on a downscaled copy, coordinates returned in full-size pixels.
+"""Face detection: facenet-pytorch's MTCNN (run by mtcnn_stages.py) on a downscaled copy, coordinates returned in full-size pixels.
 
 MTCNN was trained on faces with background around them. On a photo the face fills (an ID photo, an avatar,
 a tight crop) it misses the face or puts the landmarks off by ~0.15 eye-distances, which scales and shifts
@@ -14,6 +14,7 @@ import torch
 from facenet_pytorch import MTCNN
 from PIL import Image
 
+from . import mtcnn_stages
 from .config import DetectSpec
 
 
@@ -40,6 +41,7 @@ class FaceDetector:
         self.spec = spec
         self.mtcnn = MTCNN(keep_all=True, select_largest=False, min_face_size=spec.min_face_size,
                            factor=spec.pyramid_factor, device=torch.device(device))
+        mtcnn_stages.use_channels_last(self.mtcnn)  # same answers, ~1/3 faster on CPU (mtcnn_stages.py)
 
     def detect(self, image: Image.Image, max_side: int | None = None) -> list[Detection]:
         """All faces scoring at least spec.min_score, most confident first. No face: an empty list."""
@@ -88,13 +90,8 @@ class FaceDetector:
         sx, sy = image.width / small.width, image.height / small.height
         if min(small.size) < self.spec.min_face_size:
             return []  # no face fits; MTCNN itself would fail on an empty scale pyramid
-        boxes, scores, points = self.mtcnn.detect(small, landmarks=True)
-        if boxes is None:
-            return []
-        # Under numpy 2 facenet-pytorch 2.5.3 returns object arrays: cast before arithmetic.
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        points = np.asarray(points, dtype=np.float64).reshape(-1, 5, 2)
-        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        boxes, scores, points = mtcnn_stages.detect(self.mtcnn, small)  # what self.mtcnn.detect finds, faster
+        boxes, scores, points = (np.asarray(a, dtype=np.float64) for a in (boxes, scores, points))
         found = []
         for box, score, pts in zip(boxes, scores, points):
             if score < self.spec.min_score:

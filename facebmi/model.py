@@ -7,12 +7,14 @@ averaged (FaceAttributeEnsemble); both load through `FaceAttributeModel.from_fol
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torchvision.models import mobilenet_v2
 
 from .config import ModelConfig
@@ -26,6 +28,10 @@ class ModelOutput:
     bracket_logits: torch.Tensor  # (N, 8) in config.age_brackets order
     age_years: torch.Tensor  # (N,) years
     embedding: torch.Tensor  # (N, embedding_dim), unnormalised
+
+    def rows(self, index) -> "ModelOutput":
+        """The outputs of some faces only (a slice, a mask or positions)."""
+        return ModelOutput(*(getattr(self, f.name)[index] for f in fields(ModelOutput)))
 
 
 class FaceAttributeModel(nn.Module):
@@ -108,8 +114,7 @@ def infer_outputs(model: nn.Module, x: torch.Tensor, with_features: bool = False
     # Both views in one forward pass (eval mode: each crop's outputs do not depend on the others in the batch):
     # about a quarter faster than two passes for one face on 2 CPU cores.
     joint = model(torch.cat(views)) if len(views) > 1 else model(x)
-    outs = [ModelOutput(*(getattr(joint, f.name)[k * len(x):(k + 1) * len(x)] for f in fields(ModelOutput)))
-            for k in range(len(views))]
+    outs = [joint.rows(slice(k * len(x), (k + 1) * len(x))) for k in range(len(views))]
     probs = torch.stack([o.bracket_logits.float().softmax(1) for o in outs]).mean(0)
     out = ModelOutput(
         bmi=torch.stack([o.bmi for o in outs]).mean(0),
@@ -120,6 +125,22 @@ def infer_outputs(model: nn.Module, x: torch.Tensor, with_features: bool = False
     if not with_features:
         return out
     return out, torch.stack([model.features(v) for v in views]).mean(0)
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """An inference copy of `model` in eval mode with every BatchNorm folded into the convolution just before it
+    (MobileNetV2's conv, BN, ReLU6 blocks): the same outputs to ~1e-6, in about 3/4 of the time for one face and
+    half for a batch of 8 on CPU (benchmarks/latency.py). Not for training: the copy has no BatchNorm left."""
+    folded = copy.deepcopy(model).eval()
+    for module in folded.modules():
+        if isinstance(module, nn.Sequential):
+            names = list(module._modules)
+            for first, second in zip(names, names[1:]):
+                conv, norm = module._modules[first], module._modules[second]
+                if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                    module._modules[first] = fuse_conv_bn_eval(conv, norm)
+                    module._modules[second] = nn.Identity()
+    return folded
 
 
 def save_model(model: nn.Module, folder: str | Path) -> Path:

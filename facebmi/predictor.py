@@ -11,7 +11,7 @@ from .align import crop_faces, to_model_input
 from .detect import Detection, FaceDetector, box_area
 from .images import ImageInput, load_image
 from .labels import who_category
-from .model import FaceAttributeModel, infer_outputs
+from .model import FaceAttributeModel, fold_batchnorm, infer_outputs
 
 
 @dataclass
@@ -44,7 +44,8 @@ def choose_device(device: str | torch.device | None = None) -> torch.device:
 class Predictor:
     def __init__(self, model: FaceAttributeModel, device: str | torch.device | None = None):
         self.device = choose_device(device)
-        self.model = model.to(self.device).eval().to(memory_format=torch.channels_last)
+        # Inference only: BatchNorm folded into the convolutions (a copy; the caller's model is left as it was).
+        self.model = fold_batchnorm(model.to(self.device)).to(memory_format=torch.channels_last)
         self.config = model.config
         self.detector = FaceDetector(self.config.detect, device=self.device)
 
