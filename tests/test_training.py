@@ -47,11 +47,12 @@ def test_prepare_train_evaluate(tiny_folder, tmp_path):
     assert again["file"] == data["file"] and shard.stat().st_mtime_ns == written
 
     cfg = TrainConfig(faces=tmp_path / "faces", out=tmp_path / "model", steps=3, batch_size=8, warmup_steps=1,
-                      eval_every=3, threads=1)
+                      eval_every=3, threads=1, n_twins=3, bracket_refit_views=1)
     folder = train(cfg)
     config = ModelConfig.load(folder)
     assert 18 < config.bmi_mean < 40  # the training-set mean BMI
-    assert config.training["train_config"]["steps"] == 3
+    assert config.training["train_config"]["steps"] == 3 and config.training["train_config"]["n_twins"] == 3
+    assert "consistency" in config.training["history"][-1]["train_loss"]
 
     report = evaluate(Predictor.from_pretrained(str(folder), device="cpu"), tiny_folder, progress=False)
     json.dumps(report)  # printable as JSON
@@ -135,3 +136,30 @@ def test_prepare_cache_is_not_reused_for_other_labels_or_teacher(tiny_folder, tm
     (folder / "labels.csv").write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
     relabelled = prepare([folder], tmp_path / "faces", workers=1, with_teacher=True, limit=3)
     assert relabelled["bmi"][0] == pytest.approx(55.5)
+
+
+def test_consistency_loss_pulls_the_view_toward_its_plain_twin():
+    import torch
+    from facebmi.model import ModelOutput
+    from training.learn.train import consistency_loss, twin_positions
+
+    mc = ModelConfig()
+    gen = torch.Generator().manual_seed(0)
+
+    def outputs(requires_grad=False):
+        values = (torch.randn(4, generator=gen) * 5 + 30, torch.randn(4, 8, generator=gen),
+                  torch.randn(4, generator=gen) * 10 + 35, torch.randn(4, 128, generator=gen))
+        return ModelOutput(*(v.requires_grad_(requires_grad) for v in values))
+
+    plain = outputs(requires_grad=True)
+    same = ModelOutput(*(v.detach().clone().requires_grad_(True) for v in (plain.bmi, plain.bracket_logits,
+                                                                           plain.age_years, plain.embedding)))
+    assert float(consistency_loss(same, plain, mc).detach()) == pytest.approx(0.0, abs=1e-6)
+    view = outputs(requires_grad=True)
+    loss = consistency_loss(view, plain, mc)
+    assert float(loss.detach()) > 0.1
+    loss.backward()
+    assert view.bmi.grad.abs().sum() > 0 and view.bracket_logits.grad.abs().sum() > 0
+    assert plain.bmi.grad is None and plain.bracket_logits.grad is None  # the plain view's answers are the target
+    assert list(twin_positions(64, 16)[:3]) == [0, 4, 8] and len(twin_positions(64, 16)) == 16
+    assert len(twin_positions(64, 0)) == 0

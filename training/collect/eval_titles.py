@@ -1,9 +1,9 @@
 """Score training.collect.titles.parse_title against hand labels: `python -m training.collect.eval_titles [LABELS.jsonl ...] [-v]`.
 
 Labels (training/collect/title_labels*.jsonl: 139 titles, then 320 to develop on and six blind parts of 320) were
-written by reading each title,
-before the parser was tuned: `parseable` false + `reason` where a careful human would refuse; otherwise sex,
-age, height_m and start/current/goal_kg (None where the title gives none or only an estimate).
+written by reading each title, before the parser was tuned on them: `parseable` false + `reason` where a careful
+human would refuse; otherwise sex, age, height_m and start/current/goal_kg (None where the title gives none or
+only an estimate).
 
 Reports, for each label file given, per field, precision (returned values that are right) and recall
 (labelled values returned right); the share of parseable titles with every field right; the issue's targets:

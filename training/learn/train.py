@@ -27,7 +27,7 @@ from PIL import Image
 from facebmi.align import to_model_input
 from facebmi.config import CONFIG_FORMAT_VERSION, ModelConfig
 from facebmi.labels import AGE_BRACKETS
-from facebmi.model import FaceAttributeModel, infer_outputs
+from facebmi.model import FaceAttributeModel, ModelOutput, infer_outputs
 from facebmi.pair import bmi_change
 from training.learn.augment import reframe_crops
 from training.learn.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
@@ -91,15 +91,42 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def twin_positions(batch_size: int, n_twins: int) -> np.ndarray:
+    """Which places of a batch get a plain twin: spread evenly, so pairs, BMI faces and age faces all do."""
+    return np.unique(np.linspace(0, batch_size - 1, n_twins).round().astype(int)) if n_twins else np.zeros(0, int)
+
+
+def consistency_loss(view: ModelOutput, plain: ModelOutput, mc) -> torch.Tensor:
+    """How far re-framed views' answers are from their plain crops' (held fixed): BMI and age on the heads'
+    standardised scales, bracket probabilities by KL divergence."""
+    bmi = F.smooth_l1_loss(view.bmi.float() / mc.bmi_scale, plain.bmi.float().detach() / mc.bmi_scale, beta=0.2)
+    age = F.smooth_l1_loss(view.age_years.float() / mc.age_scale, plain.age_years.float().detach() / mc.age_scale,
+                           beta=0.1)
+    bracket = F.kl_div(view.bracket_logits.float().log_softmax(1), plain.bracket_logits.float().detach().log_softmax(1),
+                       log_target=True, reduction="batchmean")
+    return bmi + age + bracket
+
+
 def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, cfg: TrainConfig,
                  gen: torch.Generator, n_pairs: int = 0) -> dict[str, torch.Tensor]:
-    """The losses of one batch; its first 2 * n_pairs faces are same-person pairs (0 and 1, 2 and 3, ...)."""
+    """The losses of one batch; its first 2 * n_pairs faces are same-person pairs (0 and 1, 2 and 3, ...), and
+    the faces at twin_positions also go through as plain crops for the consistency loss."""
     mc = model.config
-    x = to_model_input(reframe_crops(faces.context[idx], mc.crop, cfg.augment, gen), mc.crop).contiguous(
-        memory_format=torch.channels_last)
+    twins = twin_positions(len(idx), cfg.n_twins)
+    views = reframe_crops(faces.context[idx], mc.crop, cfg.augment, gen)
+    if len(twins):
+        # The twins' views are re-framed, rotated and recoloured, not shrunk to 20 px or compressed to JPEG 10:
+        # asking for the same answer from a face whose detail is gone only teaches the network to ignore detail.
+        keep_detail = dataclasses.replace(cfg.augment, low_res=0.0, jpeg=0.0)
+        views[twins] = reframe_crops(faces.context[idx[twins]], mc.crop, keep_detail, gen)
+        views = torch.cat([views, reframe_crops(faces.context[idx[twins]], mc.crop, None)])
+    x = to_model_input(views, mc.crop).contiguous(memory_format=torch.channels_last)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = model(x)
+        both = model(x)
+    out = both.rows(slice(0, len(idx)))
     losses = {}
+    if len(twins):
+        losses["consistency"] = consistency_loss(out.rows(twins), both.rows(slice(len(idx), None)), mc)
     t = faces.has_teacher[idx]
     if t.any():
         cos = F.cosine_similarity(out.embedding[t].float(), faces.teacher[idx][t], dim=1)
@@ -234,8 +261,13 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
     val_idx = faces.where((faces.split == "validation") & (faces.source == "age-utkface") & ~faces.label_conflict)
     if not len(train_idx) or not len(val_idx):
         return None
-    x = torch.tensor(infer(model, faces, train_idx, with_features=True)["features"])
-    y = faces.bracket[train_idx]
+    # Fitted on the plain crops and cfg.bracket_refit_views re-framed views of each (as the ridge BMI head), so
+    # the refitted head does not undo the invariance the backbone was trained for.
+    gen = torch.Generator().manual_seed(cfg.seed)
+    views = [None] + [cfg.augment] * cfg.bracket_refit_views
+    x = torch.tensor(np.concatenate([infer(model, faces, train_idx, with_features=True, aug=aug, gen=gen)["features"]
+                                     for aug in views]))
+    y = faces.bracket[train_idx].repeat(len(views))
     x_val = torch.tensor(infer(model, faces, val_idx, with_features=True)["features"])
     y_val, age_val = faces.bracket.numpy()[val_idx], faces.age.numpy()[val_idx]
 
@@ -251,6 +283,7 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
         # Per-face loss weights of mean 1: the batches' balance at power = cfg.balance_power, none at 0.
         w = torch.tensor(balance_weights(faces.source[train_idx], faces.bracket.numpy()[train_idx],
                                          faces.race[train_idx], power) * len(train_idx), dtype=torch.float32)
+        w = w.repeat(len(views))
         for decay in cfg.bracket_refit_decays:
             head = torch.nn.Linear(x.shape[1], model.bracket_head.out_features)
             with torch.no_grad():
@@ -341,7 +374,7 @@ def train(cfg: TrainConfig) -> Path:
     opt = torch.optim.AdamW([{"params": backbone, "lr_factor": cfg.backbone_lr_factor},
                              {"params": heads, "lr_factor": 1.0}], lr=cfg.lr, weight_decay=cfg.weight_decay)
     weights = {"distill": cfg.w_distill, "bmi": cfg.w_bmi, "pair": cfg.w_pair, "bracket": cfg.w_bracket,
-               "age": cfg.w_age}
+               "age": cfg.w_age, "consistency": cfg.w_consistency}
     n_bmi = round(cfg.batch_size * cfg.bmi_batch_share)
     groups = faces.people(bmi_idx)
     n_pairs = min(n_bmi // 4, n_bmi // 2 if groups else 0)  # half the BMI faces come as pairs
@@ -390,7 +423,7 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
         "train_config": _jsonable(dataclasses.asdict(cfg)) if history is not None else earlier.get("train_config"),
         "finalized_with": None if history is not None else _jsonable(
             {k: getattr(cfg, k) for k in ("ridge_alpha", "ridge_views", "bracket_refit_powers",
-                                          "bracket_refit_decays", "interval_level", "seed")}),
+                                          "bracket_refit_decays", "bracket_refit_views", "interval_level", "seed")}),
         "data": {s: int((faces.source == s).sum()) for s in np.unique(faces.source)},
         "split": "by person/group id hash (training/splits.py): 70% train, 15% validation, 15% test",
         "bmi_head": "ridge on pooled features" if use_ridge else

@@ -32,6 +32,15 @@ class TrainConfig:
     # Same-person pairs: the predicted BMI change between two photos of one poster against the stated one.
     # Without it the network sees about half of a person's real change (slope 0.5).
     w_pair: float = 1.0
+    # Twins: this many faces of each batch (spread over pairs, BMI and age faces) are also shown as the plain
+    # crop the app makes, and each one's re-framed view is pulled toward that plain view's answers (BMI, age,
+    # bracket probabilities; the plain view's side held fixed). The robustness benchmark's invariance, trained:
+    # the same face must get the same answer whatever its framing. 0 (the v1-v3 recipe): none. Tried once from
+    # v3 (16 twins, 3,000 steps): box cuts moved BMI less, but plain and tightly cut faces were read less well
+    # (docs/measurements/2026-12-01c/README.md), so the shipped model does not use it.
+    n_twins: int = 0
+    # At 1 it outweighed the supervised losses (its gradient ~2x theirs) and every loss rose: 0.3.
+    w_consistency: float = 0.3
     w_bracket: float = 0.5
     w_age: float = 0.5
     # Non-BMI faces are drawn with weight count**-balance_power of their (source, bracket, race) cell, so
@@ -47,6 +56,7 @@ class TrainConfig:
     # less any shortfall of children and over-60s (train.bracket_choice_score), if it beats the trained head.
     bracket_refit_powers: tuple = (0.0, 0.25, 0.5)
     bracket_refit_decays: tuple = (1e-4, 1e-3, 1e-2)
+    bracket_refit_views: int = 0  # re-framed views of each face the refit also sees (0: plain crops, v1-v3)
     interval_level: float = 0.8  # coverage of the calibrated BMI interval
     eval_every: int = 500
     seed: int = 0
