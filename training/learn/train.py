@@ -428,7 +428,8 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
         "split": "by person/group id hash (training/splits.py): 70% train, 15% validation, 15% test",
         "bmi_head": "ridge on pooled features" if use_ridge else
         ("trained" if history is not None else earlier.get("bmi_head", "trained")),
-        "bracket_head": bracket_refit or "trained",
+        # A finalize-only run that keeps the head it found keeps that head's description (it may be a refit).
+        "bracket_head": bracket_refit or ("trained" if history is not None else earlier.get("bracket_head", "trained")),
         "continued_from": earlier.get("continued_from"),
         "history": history if history is not None else earlier.get("history"),
         "interval_calibration": interval,
