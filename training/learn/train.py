@@ -120,18 +120,19 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
         keep_detail = dataclasses.replace(cfg.augment, low_res=0.0, jpeg=0.0)
         views[twins] = reframe_crops(faces.context[idx[twins]], mc.crop, keep_detail, gen)
         views = torch.cat([views, reframe_crops(faces.context[idx[twins]], mc.crop, None)])
-    x = to_model_input(views, mc.crop).contiguous(memory_format=torch.channels_last)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    device = next(model.parameters()).device  # the cached faces stay in CPU memory; each batch moves
+    x = to_model_input(views, mc.crop).to(device).contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device.type, dtype=torch.bfloat16):
         both = model(x)
     out = both.rows(slice(0, len(idx)))
     losses = {}
     if len(twins):
         losses["consistency"] = consistency_loss(out.rows(twins), both.rows(slice(len(idx), None)), mc)
-    t = faces.has_teacher[idx]
+    t = faces.has_teacher[idx].to(device)
     if t.any():
-        cos = F.cosine_similarity(out.embedding[t].float(), faces.teacher[idx][t], dim=1)
+        cos = F.cosine_similarity(out.embedding[t].float(), faces.teacher[idx].to(device)[t], dim=1)
         losses["distill"] = (1 - cos).mean()
-    bmi = faces.bmi[idx]
+    bmi = faces.bmi[idx].to(device)
     m = ~torch.isnan(bmi)
     if m.any():  # Huber on the head's standardised scale: robust to the flagged label errors
         losses["bmi"] = F.smooth_l1_loss((out.bmi[m].float() - mc.bmi_mean) / mc.bmi_scale,
@@ -140,11 +141,11 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
         pred, true = out.bmi[:2 * n_pairs].float().view(-1, 2), bmi[:2 * n_pairs].view(-1, 2)
         losses["pair"] = F.smooth_l1_loss((pred[:, 1] - pred[:, 0]) / mc.bmi_scale,
                                           (true[:, 1] - true[:, 0]) / mc.bmi_scale, beta=0.2)
-    br = faces.bracket[idx]
+    br = faces.bracket[idx].to(device)
     m = br >= 0
     if m.any():
         losses["bracket"] = F.cross_entropy(out.bracket_logits[m].float(), br[m], label_smoothing=cfg.label_smoothing)
-    age = faces.age[idx]
+    age = faces.age[idx].to(device)
     m = ~torch.isnan(age)
     if m.any():
         losses["age"] = F.smooth_l1_loss(out.age_years[m].float() / mc.age_scale, age[m] / mc.age_scale, beta=0.1)
@@ -161,7 +162,7 @@ def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_featu
     parts = {k: [] for k in keys}
     for i in range(0, len(idx), batch):
         crops = reframe_crops(faces.context[idx[i:i + batch]], model.config.crop, aug, gen)  # None: crop_faces' crop
-        x = to_model_input(crops, model.config.crop).contiguous(
+        x = to_model_input(crops, model.config.crop).to(next(model.parameters()).device).contiguous(
             memory_format=torch.channels_last)
         out = infer_outputs(model, x, with_features)  # as the app computes them (flip averaging included)
         if with_features:
@@ -170,7 +171,7 @@ def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_featu
         if with_features:
             values += (features,)
         for k, v in zip(keys, values):
-            parts[k].append(v.float().numpy())
+            parts[k].append(v.float().cpu().numpy())
     model.train()
     return {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in parts.items()}
 
@@ -275,8 +276,13 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
         with torch.no_grad():
             return bracket_choice_score(y_val, head(x_val).argmax(1).numpy(), age_val)
 
-    trained = (model.bracket_head.weight.detach().clone(), model.bracket_head.bias.detach().clone())
-    best_name, (best_score, decades) = None, score(model.bracket_head)
+    # Heads are fitted and scored on the CPU, on the features infer returned; the chosen one is copied back.
+    trained = (model.bracket_head.weight.detach().cpu().clone(), model.bracket_head.bias.detach().cpu().clone())
+    as_trained = torch.nn.Linear(x.shape[1], model.bracket_head.out_features)
+    with torch.no_grad():
+        as_trained.weight.copy_(trained[0])
+        as_trained.bias.copy_(trained[1])
+    best_name, (best_score, decades) = None, score(as_trained)
     log.info("bracket head as trained: validation score %.4f, per decade %s", best_score, decades)
     best_state = trained
     for power in cfg.bracket_refit_powers:
@@ -368,7 +374,7 @@ def train(cfg: TrainConfig) -> Path:
         log.info("continuing from %s", cfg.init)
     else:
         model.load_imagenet_backbone(cfg.imagenet_weights)
-    model = model.to(memory_format=torch.channels_last).train()
+    model = model.to(cfg.device, memory_format=torch.channels_last).train()
     backbone = list(model.backbone.parameters())
     heads = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
     opt = torch.optim.AdamW([{"params": backbone, "lr_factor": cfg.backbone_lr_factor},
@@ -471,7 +477,7 @@ def main(argv=None):
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k != "finalize"})
     if finalize_only:
         torch.set_num_threads(cfg.threads)
-        model = FaceAttributeModel.from_folder(finalize_only)
+        model = FaceAttributeModel.from_folder(finalize_only).to(cfg.device)
         finalize(model, load_faces(cfg.faces), cfg)
         print(model.save_pretrained(cfg.out))
     else:

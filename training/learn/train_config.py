@@ -61,4 +61,7 @@ class TrainConfig:
     eval_every: int = 500
     seed: int = 0
     threads: int = 2
+    # "cuda" where a GPU is lent: the network and each batch go there; the cached faces, the head refits and the
+    # calibration stay on the CPU. Run on CPU only so far: no GPU has been lent to this project yet.
+    device: str = "cpu"
     augment: AugmentSpec = field(default_factory=AugmentSpec)
