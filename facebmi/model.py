@@ -51,7 +51,10 @@ class FaceAttributeModel(nn.Module):
         return self.dropout(self.backbone(x).mean(dim=(2, 3)))
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
-        f = self.features(x)
+        return self.heads(self.features(x))
+
+    def heads(self, f: torch.Tensor) -> ModelOutput:
+        """The four heads' outputs from pooled features."""
         c = self.config
         return ModelOutput(
             bmi=self.bmi_head(f).squeeze(1) * c.bmi_scale + c.bmi_mean,
@@ -113,7 +116,10 @@ def infer_outputs(model: nn.Module, x: torch.Tensor, with_features: bool = False
     views = [x, x.flip(3)] if model.config.flip_average else [x]
     # Both views in one forward pass (eval mode: each crop's outputs do not depend on the others in the batch):
     # about a quarter faster than two passes for one face on 2 CPU cores.
-    joint = model(torch.cat(views)) if len(views) > 1 else model(x)
+    batch = torch.cat(views) if len(views) > 1 else x
+    # With features wanted, the backbone still runs once: the heads read the same pooled features.
+    features = model.features(batch) if with_features else None
+    joint = model.heads(features) if with_features else model(batch)
     outs = [joint.rows(slice(k * len(x), (k + 1) * len(x))) for k in range(len(views))]
     probs = torch.stack([o.bracket_logits.float().softmax(1) for o in outs]).mean(0)
     out = ModelOutput(
@@ -124,7 +130,7 @@ def infer_outputs(model: nn.Module, x: torch.Tensor, with_features: bool = False
     )
     if not with_features:
         return out
-    return out, torch.stack([model.features(v) for v in views]).mean(0)
+    return out, torch.stack([features[k * len(x):(k + 1) * len(x)] for k in range(len(views))]).mean(0)
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:

@@ -46,7 +46,8 @@ def use_channels_last(mtcnn: MTCNN) -> MTCNN:
 def photo_tensor(mtcnn: MTCNN, image: Image.Image) -> torch.Tensor:
     """An RGB PIL image as detect_face reads it: (1, 3, H, W) pixel values 0-255 in the networks' dtype."""
     param = next(mtcnn.pnet.parameters())
-    pixels = torch.as_tensor(np.array(image.convert("RGB"), dtype=np.uint8), device=param.device)
+    rgb = image if image.mode == "RGB" else image.convert("RGB")  # (convert would copy an RGB image too)
+    pixels = torch.as_tensor(np.array(rgb, dtype=np.uint8), device=param.device)
     return pixels.permute(2, 0, 1).unsqueeze(0).to(param.dtype)
 
 

@@ -341,15 +341,16 @@ def parse_title(title: str) -> TitleParse:
         if m:
             height_m, height_span, metric_height = int(m.group(1)) / 100, m.span(1), True
             header = _mask(header, height_span)
+    heights = _all_heights(norm)  # every height written, read once
     if height_span:  # '1.85m, 6'1"': the height written first, as a reader takes it (a second one that
         # disagrees by more than a conversion's rounding makes _height_problem refuse the title below)
-        first = min(_all_heights(norm), key=lambda h: h[1][0], default=None)
+        first = min(heights, key=lambda h: h[1][0], default=None)
         if first and first[1][0] < height_span[0]:
             height_m = first[0]
     reading = _with_sentences(reading, _sentences(_unread(text, reading, norm)))
     if reading is None and height_span:
         reading = _find_lone_weight(text, height_span)
-    for _, span, _ in _all_heights(norm):  # '1.70m', '5'5 F': the 'm' of metres, or a second height, is no stat
+    for _, span, _ in heights:  # '1.70m', '5'5 F': the 'm' of metres, or a second height, is no stat
         header = _mask(header, (min(span[0], len(header)), min(span[1], len(header))))
 
     sex, sex_problem = _find_sex(header)

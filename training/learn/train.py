@@ -276,13 +276,16 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
         with torch.no_grad():
             return bracket_choice_score(y_val, head(x_val).argmax(1).numpy(), age_val)
 
+    def head_from(weight: torch.Tensor, bias: torch.Tensor) -> torch.nn.Linear:
+        head = torch.nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            head.weight.copy_(weight)
+            head.bias.copy_(bias)
+        return head
+
     # Heads are fitted and scored on the CPU, on the features infer returned; the chosen one is copied back.
     trained = (model.bracket_head.weight.detach().cpu().clone(), model.bracket_head.bias.detach().cpu().clone())
-    as_trained = torch.nn.Linear(x.shape[1], model.bracket_head.out_features)
-    with torch.no_grad():
-        as_trained.weight.copy_(trained[0])
-        as_trained.bias.copy_(trained[1])
-    best_name, (best_score, decades) = None, score(as_trained)
+    best_name, (best_score, decades) = None, score(head_from(*trained))
     log.info("bracket head as trained: validation score %.4f, per decade %s", best_score, decades)
     best_state = trained
     for power in cfg.bracket_refit_powers:
@@ -291,10 +294,7 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
                                          faces.race[train_idx], power) * len(train_idx), dtype=torch.float32)
         w = w.repeat(len(views))
         for decay in cfg.bracket_refit_decays:
-            head = torch.nn.Linear(x.shape[1], model.bracket_head.out_features)
-            with torch.no_grad():
-                head.weight.copy_(trained[0])
-                head.bias.copy_(trained[1])
+            head = head_from(*trained)
             opt = torch.optim.LBFGS(head.parameters(), max_iter=200, line_search_fn="strong_wolfe")
 
             def closure():
