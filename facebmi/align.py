@@ -88,6 +88,38 @@ def fill_outside(rgb: torch.Tensor, inside: torch.Tensor, spec: CropSpec) -> tor
     return rgb + fill * (1 - inside)
 
 
+# The careful read's views of a crop (jittered_views): zoom, roll in degrees, shift right and down as a fraction
+# of the side. All zoom in by 1.1 first, so no view reaches past the crop's own pixels (a corner of the 1/1.1
+# square rolled 5 degrees lies at 0.985 of the half-width): no view needs pixels the crop does not have, and the
+# views of a crop are the same whether it came from a photo or from training's cached wider view. They come in
+# mirror pairs (+-roll, +-shift), so an odd count reads a photo and its mirror image alike.
+JITTER = (
+    (1.0, 0.0, 0.0, 0.0),
+    (1.1, 5.0, 0.0, 0.0), (1.1, -5.0, 0.0, 0.0),
+    (1.1, 0.0, 0.03, 0.0), (1.1, 0.0, -0.03, 0.0),
+    (1.1, 0.0, 0.0, 0.03), (1.1, 0.0, 0.0, -0.03),
+    (1.1, 0.0, 0.0, 0.0),
+)
+
+
+def jittered_views(crops: torch.Tensor, n_views: int) -> torch.Tensor:
+    """uint8 crops (N, 3, S, S) -> uint8 (n_views, N, 3, S, S): the crop itself, then the first n_views - 1 of
+    JITTER's zoomed, rolled and shifted resamplings of it. Averaging a model's answers over them cancels part of
+    the noise that where exactly the landmarks fell puts in one read (the before/after change uses it)."""
+    if not 1 <= n_views <= len(JITTER):
+        raise ValueError(f"n_views must be 1-{len(JITTER)}, not {n_views}")
+    n = crops.shape[0]
+    views = [crops]
+    for zoom, roll, dx, dy in JITTER[1:n_views]:
+        angle = math.radians(roll)
+        theta = torch.tensor([[math.cos(angle) / zoom, -math.sin(angle) / zoom, dx * 2],
+                              [math.sin(angle) / zoom, math.cos(angle) / zoom, dy * 2]], dtype=torch.float32)
+        grid = F.affine_grid(theta.expand(n, 2, 3), list(crops.shape), align_corners=False)
+        out = F.grid_sample(crops.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+        views.append(out.round().clamp(0, 255).to(torch.uint8))
+    return torch.stack(views)
+
+
 def to_model_input(crops: torch.Tensor, spec: CropSpec) -> torch.Tensor:
     """uint8 crops (N, 3, H, W) -> float tensor normalised as the backbone expects."""
     mean = torch.tensor(spec.mean, device=crops.device).view(1, 3, 1, 1)

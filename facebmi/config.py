@@ -15,7 +15,8 @@ from .labels import AGE_BRACKETS
 # Bumped when the meaning of a field changes; loading refuses a config from a newer format.
 # 2: crop.outside (format 1 models padded with edge pixels) and the detector's bordered second pass.
 # 3: bmi_change_scale (format 1-2 models: a plain difference of the two estimates).
-CONFIG_FORMAT_VERSION = 3
+# 4: pair_views (format 1-3 models: 1, each photo of a pair read once).
+CONFIG_FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ class ModelConfig:
     # about 0.6 of a person's real change; the scale, fitted on held-out same-person pairs, gives the estimated
     # changes the spread of the true ones, at the cost of a wider interval. Format 1-2: 1.0.
     bmi_change_scale: float = 1.0
+    # The before/after change reads each of its two faces this many times, from the crop and its jittered views
+    # (align.JITTER: zoomed, rolled, shifted), and averages: where exactly the landmarks fell moves one read by
+    # ~1 BMI, and a change is the difference of two reads. Chosen per network on validation pairs (helped v3's
+    # sign, not v5's: train_config.py). The change scale and interval are calibrated on reads made this way.
+    # 1: read once (format 1-3). One photo's own estimate is always read once (the speed bar).
+    pair_views: int = 1
     # Free-form provenance (data, split, metrics); shown in the model card, never read by code.
     training: dict = field(default_factory=dict)
 

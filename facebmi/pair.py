@@ -72,8 +72,8 @@ def predict_pair(predictor: Predictor, before: ImageInput, after: ImageInput | N
     before_face / after_face: 1-based face numbers (most confident first, as the app numbers them) to use
     instead of the largest face (two photos) or the side-by-side rule (one picture).
     Returns the PairResult and every face found in each photo (the same list twice for one picture)."""
-    first_picture = load_image(before)
-    first = predictor.predict(first_picture)
+    views = predictor.config.pair_views  # each face read as the change's calibration read it
+    first = predictor.predict(load_image(before), views)
     if after is None:
         if before_face is not None and after_face is not None:
             i, j = _chosen(first, before_face, "picture"), _chosen(first, after_face, "picture")
@@ -82,7 +82,7 @@ def predict_pair(predictor: Predictor, before: ImageInput, after: ImageInput | N
         else:
             i, j = side_by_side(first)
         return change_of(first[i], first[j], predictor), first, first
-    second = predictor.predict(load_image(after))
+    second = predictor.predict(load_image(after), views)
     for results, name in ((first, "before"), (second, "after")):
         if not results:
             raise PairError(f"no face found in the {name} photo: use a frontal, well-lit photo of the face")

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from .align import crop_faces, to_model_input
+from .align import crop_faces, jittered_views, to_model_input
 from .detect import Detection, FaceDetector, box_area
 from .images import ImageInput, load_image
 from .labels import who_category
@@ -57,25 +57,30 @@ class Predictor:
 
         return cls(load_model(source, revision=revision, device=choose_device(device)), device=device)
 
-    def predict(self, image: ImageInput) -> list[FaceResult]:
-        """Every face in the photo, most confident first; an empty list when there is none."""
+    def predict(self, image: ImageInput, n_views: int = 1) -> list[FaceResult]:
+        """Every face in the photo, most confident first; an empty list when there is none. n_views > 1: each
+        face's answers averaged over its crop and jittered views (align.jittered_views; config.pair_views)."""
         picture = load_image(image)
-        return self.predict_detections(picture, self.detector.detect(picture))
+        return self.predict_detections(picture, self.detector.detect(picture), n_views)
 
-    def predict_detections(self, picture, detections: list[Detection]) -> list[FaceResult]:
+    def predict_detections(self, picture, detections: list[Detection], n_views: int = 1) -> list[FaceResult]:
         if not detections:
             return []
         crops = crop_faces(picture, [d.landmarks for d in detections], self.config.crop)
-        bmi, probs, age = self.infer_crops(crops)
+        bmi, probs, age = self.infer_crops(crops, n_views)
         return [self.face_result(d, bmi[i], probs[i], age[i]) for i, d in enumerate(detections)]
 
     @torch.inference_mode()
-    def infer_crops(self, crops: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """uint8 crops (N, 3, S, S) from crop_faces -> BMI (N,), bracket probabilities (N, 8), age (N,)."""
-        x = to_model_input(crops.to(self.device), self.config.crop).contiguous(memory_format=torch.channels_last)
+    def infer_crops(self, crops: torch.Tensor, n_views: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """uint8 crops (N, 3, S, S) from crop_faces -> BMI (N,), bracket probabilities (N, 8), age (N,), each
+        the mean over n_views views of every crop (1: the crop alone), all in one batch."""
+        n = crops.shape[0]
+        views = jittered_views(crops, n_views).flatten(0, 1) if n_views > 1 else crops
+        x = to_model_input(views.to(self.device), self.config.crop).contiguous(memory_format=torch.channels_last)
         out = infer_outputs(self.model, x)
-        return (out.bmi.float().cpu().numpy(), out.bracket_logits.float().softmax(1).cpu().numpy(),
-                out.age_years.float().cpu().numpy())
+        probs = out.bracket_logits.float().softmax(1)
+        return (out.bmi.float().view(-1, n).mean(0).cpu().numpy(), probs.view(-1, n, probs.shape[1]).mean(0).cpu().numpy(),
+                out.age_years.float().view(-1, n).mean(0).cpu().numpy())
 
     def face_result(self, det: Detection, bmi: float, probs: np.ndarray, age: float) -> FaceResult:
         """The FaceResult for one detection and its network outputs (interval, WHO class, top bracket)."""

@@ -1,5 +1,6 @@
 """The crop is defined once and shared: training's cached crops equal what the app feeds the model."""
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -139,3 +140,23 @@ def test_training_cache_uses_the_same_crop(tmp_path, astronaut):
     direct = crop_faces(astronaut, [main_face(FaceDetector().detect(astronaut)).landmarks], spec)[0]
     assert torch.equal(cached, direct)
     assert row["bmi"] == 22.5 and row["bracket"] == "38-43" and row["sex"] == "F"
+
+
+def test_jittered_views_are_the_crop_then_small_resamplings_of_it(astronaut):
+    from facebmi.align import JITTER, jittered_views
+
+    spec = ModelConfig().crop
+    crops = crop_faces(astronaut, [main_face(FaceDetector().detect(astronaut)).landmarks], spec)
+    views = jittered_views(crops, len(JITTER))
+    assert views.shape == (len(JITTER), 1, 3, spec.size, spec.size) and views.dtype == torch.uint8
+    assert torch.equal(views[0], crops)  # the first view is the crop itself
+    for view in views[1:]:
+        difference = (view.float() - crops.float()).abs().mean()
+        assert 1 < difference < 40  # moved, but the same face
+    assert torch.equal(jittered_views(crops, 3), views[:3])  # deterministic: the same views every time
+    # No view reaches past the crop: a plain crop gives plain views (nothing but its own pixels).
+    flat = torch.full((2, 3, spec.size, spec.size), 77, dtype=torch.uint8)
+    assert torch.equal(jittered_views(flat, len(JITTER)), flat.expand(len(JITTER), *flat.shape))
+    for bad in (0, len(JITTER) + 1):
+        with pytest.raises(ValueError, match="n_views"):
+            jittered_views(crops, bad)

@@ -101,3 +101,10 @@ def test_format_2_configs_take_the_plain_difference_as_the_change():
     assert config.bmi_change_scale == 1.0
     assert bmi_change(30.0, 26.0, config) == -4.0
     assert bmi_change(30.0, 26.0, ModelConfig(bmi_change_scale=1.5)) == pytest.approx(-6.0)
+
+
+def test_format_3_configs_read_each_face_of_a_pair_once():
+    old = {k: v for k, v in ModelConfig().to_dict().items() if k != "pair_views"}
+    config = ModelConfig.from_dict({**old, "format_version": 3})
+    assert config.pair_views == 1
+    assert ModelConfig.from_dict({**old, "format_version": 4, "pair_views": 5}).pair_views == 5

@@ -48,3 +48,13 @@ def test_several_faces_are_batched_and_each_gets_a_result(predictor, astronaut):
     for det, batched in zip(detections, predictor.predict_detections(canvas, detections)):
         alone = predictor.predict_detections(canvas, [det])[0]
         assert abs(alone.bmi - batched.bmi) < 1e-3 and alone.age_bracket == batched.age_bracket
+
+
+def test_a_careful_read_averages_jittered_views_of_each_face(predictor, astronaut):
+    """predict(n_views=k): each face's answers are the mean over its crop and k - 1 jittered views (what the
+    before/after change uses); the boxes are the same, the numbers move a little and stay a distribution."""
+    once, careful = predictor.predict(astronaut), predictor.predict(astronaut, n_views=5)
+    assert [f.box for f in once] == [f.box for f in careful]
+    assert careful[0].bmi != once[0].bmi and abs(careful[0].bmi - once[0].bmi) < 2.0
+    assert abs(sum(careful[0].age_probs.values()) - 1) < 1e-4
+    assert careful[0].age_bracket == max(careful[0].age_probs, key=careful[0].age_probs.get)

@@ -36,20 +36,25 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
         rows = [r for r in rows if split_of(r.group) == split]
     found, not_found, unreadable = [], 0, 0
     descriptors = {}  # id(row) -> dlib descriptor of its face, for rows with a BMI: who is the same person
+    pair_reads = {}  # id(row) -> its face read as the before/after path reads it (config.pair_views)
     for row in tqdm(rows, desc=folder.name, file=sys.stderr, disable=not progress):
         try:
             picture = load_image(row.path)
-            faces = predictor.predict(picture)
+            detections = predictor.detector.detect(picture)
+            faces = predictor.predict_detections(picture, detections)
         except ImageError:
             unreadable += 1
             continue
         if not faces:
             not_found += 1
             continue
-        face = faces[largest_face_index(faces)]
+        k = largest_face_index(faces)
+        face = faces[k]
         found.append((row, face))
         if row.bmi is not None:
             descriptors[id(row)] = _teacher().describe(picture, face.box)
+            pair_reads[id(row)] = predictor.predict_detections(picture, [detections[k]],
+                                                               predictor.config.pair_views)[0]
     report = {"data": str(folder), "split": split or "all", "n": len(rows), "faces_not_found": not_found,
               "unreadable": unreadable, "model_bmi_interval_level": interval_level(predictor.config)}
     report.update(_scores(found, predictor.config.bmi_mean))
@@ -67,9 +72,10 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
     if len(with_bmi) >= 10:
         report["bmi_calibration"] = bmi_calibration(np.array([r.bmi for r, _ in with_bmi]),
                                                     np.array([f.bmi for _, f in with_bmi]))
-        report["bmi_change"] = _change_scores(with_bmi, predictor.config,
+        paired = [(r, pair_reads[id(r)]) for r, _ in with_bmi]
+        report["bmi_change"] = _change_scores(paired, predictor.config,
                                               np.array([descriptors[id(r)] for r, _ in with_bmi]))
-        report["bmi_change_group_pairs"] = _change_scores(with_bmi, predictor.config)
+        report["bmi_change_group_pairs"] = _change_scores(paired, predictor.config)
     return report
 
 
@@ -97,7 +103,7 @@ def bmi_calibration(true: np.ndarray, pred: np.ndarray, bins: int = 10) -> dict:
 
 def _change_scores(pairs_found, config: ModelConfig, descriptors: np.ndarray | None = None) -> dict:
     """BMI change between photos of one person, for each pair with both photos found, estimated as the app does
-    (pair.bmi_change). With `descriptors`, one person = bmi-reddit's group split by dlib's descriptor (the
+    (pair.bmi_change of the faces read config.pair_views times). With `descriptors`, one person = bmi-reddit's group split by dlib's descriptor (the
     pairs the interval was calibrated on); without, every pair within a group_id, which over-merges posters.
     With the model's change interval, the share of pairs whose true change falls inside it."""
     rows = [r for r, _ in pairs_found]

@@ -60,7 +60,7 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside),
         **_training_facts(config, training), **_robustness_facts(reports, robustness, before, before_robustness,
                                                                  what_changed, f"{config.bmi_interval_level:.0%}",
-                                                                 config.bmi_change_scale),
+                                                                 config.bmi_change_scale, config.pair_views),
         map_note=card_tables.map_note(mean_map),
     )
     return str(card).rstrip() + "\n"
@@ -71,7 +71,7 @@ OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after norm
 
 
 def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str,
-                      config_level: str = "80%", change_scale: float = 1.0) -> dict:
+                      config_level: str = "80%", change_scale: float = 1.0, pair_views: int = 1) -> dict:
     reddit = reports.get("bmi-reddit") or next(iter(reports.values()), {})
     lean = dig(reddit, "bmi_calibration", "lean_under_25")
     slope = dig(reddit, "bmi_calibration", "slope_pred_on_true")
@@ -88,9 +88,13 @@ def _robustness_facts(reports: dict, robustness, before, before_robustness, what
         "calibration_note": (f"Slope of estimate on true BMI: {_num(slope)} (1 would be no pull). Faces with a true "
                              f"BMI under 25 ({_count(dig(lean, 'n'))}) are estimated "
                              f"{_num(dig(lean, 'bias'))} too high on average." if lean else ""),
-        "change_note": ((f"The change is the difference of the two photos' estimates times {change_scale:.2f}, the "
-                         "scale that gives the estimated changes the spread of the true ones on the validation "
-                         "pairs (each estimate alone is pulled toward the mean). " if change_scale != 1.0 else "")
+        "change_note": ((f"Each face of a pair is read {pair_views} times, from its crop and {pair_views - 1} "
+                         "slightly zoomed, rolled and shifted views of it, and the reads averaged: part of one "
+                         "read's noise is where exactly the landmarks fell, and a change is the difference of two "
+                         "reads. " if pair_views > 1 else "")
+                        + (f"The change is the difference of the two photos' estimates times {change_scale:.2f}, the "
+                           "scale that gives the estimated changes the spread of the true ones on the validation "
+                           "pairs (each estimate alone is pulled toward the mean). " if change_scale != 1.0 else "")
                         + f"Over {_count(change.get('n'))} pairs of photos of one poster (bmi-reddit's group_id "
                         f"split by dlib's face descriptor, test split): Pearson r of predicted on true change "
                         f"{_num(change.get('pearson_r'))}, slope "

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facebmi.align import to_model_input
+from facebmi.align import jittered_views, to_model_input
 from facebmi.config import CONFIG_FORMAT_VERSION, ModelConfig
 from facebmi.labels import AGE_BRACKETS
 from facebmi.model import FaceAttributeModel, ModelOutput, infer_outputs
@@ -152,16 +152,30 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
     return losses
 
 
-@torch.inference_mode()
 def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_features: bool = False,
-          aug=None, gen: torch.Generator | None = None) -> dict[str, np.ndarray]:
+          aug=None, gen: torch.Generator | None = None, n_views: int = 1) -> dict[str, np.ndarray]:
     """Eval-mode outputs (and pooled features, for a single network) for the given faces; aug=None: the plain
-    crops the app would make, else views re-framed at random with that AugmentSpec."""
+    crops the app would make, else views re-framed at random with that AugmentSpec. n_views > 1 (plain crops
+    only): BMI and age averaged over each crop's jittered views, as Predictor.infer_crops does for a pair."""
+    if n_views > 1:
+        if aug is not None or with_features:
+            raise ValueError("n_views > 1 reads plain crops' BMI and age only")
+        reads = [infer_view(model, faces, idx, batch, view=v) for v in range(n_views)]
+        return {k: np.mean([r[k] for r in reads], axis=0) for k in ("bmi", "age")}
+    return infer_view(model, faces, idx, batch, with_features, aug, gen)
+
+
+@torch.inference_mode()
+def infer_view(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_features: bool = False,
+               aug=None, gen: torch.Generator | None = None, view: int = 0) -> dict[str, np.ndarray]:
+    """infer() for one view: the plain crop (view 0) or its jittered view number `view` (align.JITTER)."""
     model.eval()
     keys = ("bmi", "probs", "age", "embedding") + (("features",) if with_features else ())
     parts = {k: [] for k in keys}
     for i in range(0, len(idx), batch):
         crops = reframe_crops(faces.context[idx[i:i + batch]], model.config.crop, aug, gen)  # None: crop_faces' crop
+        if view:
+            crops = jittered_views(crops, view + 1)[view]
         x = to_model_input(crops, model.config.crop).to(next(model.parameters()).device).contiguous(
             memory_format=torch.channels_last)
         out = infer_outputs(model, x, with_features)  # as the app computes them (flip averaging included)
@@ -184,9 +198,10 @@ def validate(model, faces: FaceTable, split: str = "validation") -> dict:
         bmi = faces.bmi.numpy()
         report["bmi"] = bmi_metrics(bmi[reddit], out["bmi"])
         pairs = all_pairs(faces.people(reddit), bmi)
-        if len(pairs):
+        if len(pairs):  # each face read as the pair path reads it (config.pair_views)
             pred = np.full(len(bmi), np.nan)
-            pred[reddit] = out["bmi"]
+            views = model.config.pair_views
+            pred[reddit] = out["bmi"] if views == 1 else infer(model, faces, reddit, n_views=views)["bmi"]
             report["bmi_change"] = change_metrics(bmi[pairs[:, 1]] - bmi[pairs[:, 0]],
                                                   bmi_change(pred[pairs[:, 0]], pred[pairs[:, 1]], model.config))
     utk = faces.where((faces.split == split) & (faces.source == "age-utkface") & ~faces.label_conflict)
@@ -329,7 +344,8 @@ def calibrate_interval(model, faces: FaceTable, level: float) -> dict:
     pairs = all_pairs(faces.people(idx), bmi)
     if len(pairs) >= 10:
         full = np.full(len(bmi), np.nan)
-        full[idx] = pred
+        views = model.config.pair_views  # the change is calibrated on faces read as the pair path reads them
+        full[idx] = pred if views == 1 else infer(model, faces, idx, n_views=views)["bmi"]
         true = bmi[pairs[:, 1]] - bmi[pairs[:, 0]]
         difference = full[pairs[:, 1]] - full[pairs[:, 0]]
         # Spread matching: the scaled differences have the spread of the true changes. It sits between the
@@ -414,13 +430,15 @@ def train(cfg: TrainConfig) -> Path:
 
 
 def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, started: float | None = None,
-             history: list | None = None) -> None:
+             history: list | None = None, refit_heads: bool = True) -> None:
     """Post-training steps chosen on validation: refit heads on frozen features, calibrate the interval,
-    and record what was done in the config. Also runnable on a saved model (`--finalize FOLDER`)."""
+    and record what was done in the config. Also runnable on a saved model (`--finalize FOLDER`), or only the
+    calibration with the heads kept (`--calibrate-only FOLDER`: a new pair_views or interval_level)."""
     started = started or time.time()
-    use_ridge = choose_bmi_head(model, faces, cfg)
-    bracket_refit = choose_bracket_head(model, faces, cfg)
+    use_ridge = refit_heads and choose_bmi_head(model, faces, cfg)
+    bracket_refit = choose_bracket_head(model, faces, cfg) if refit_heads else None
     interval = None
+    model.config = dataclasses.replace(model.config, pair_views=cfg.pair_views)  # before the change is calibrated
     if (faces.split[~np.isnan(faces.bmi.numpy())] == "validation").sum() >= 10:
         interval = calibrate_interval(model, faces, cfg.interval_level)
     earlier = model.config.training
@@ -429,7 +447,8 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
         "train_config": _jsonable(dataclasses.asdict(cfg)) if history is not None else earlier.get("train_config"),
         "finalized_with": None if history is not None else _jsonable(
             {k: getattr(cfg, k) for k in ("ridge_alpha", "ridge_views", "bracket_refit_powers",
-                                          "bracket_refit_decays", "bracket_refit_views", "interval_level", "seed")}),
+                                          "bracket_refit_decays", "bracket_refit_views", "interval_level", "pair_views",
+                                          "seed")} | {"heads_refit": refit_heads}),
         "data": {s: int((faces.source == s).sum()) for s in np.unique(faces.source)},
         "split": "by person/group id hash (training/splits.py): 70% train, 15% validation, 15% test",
         "bmi_head": "ridge on pooled features" if use_ridge else
@@ -469,16 +488,19 @@ def main(argv=None):
             continue
         kind = type(getattr(defaults, f.name))
         parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=getattr(defaults, f.name))
-    parser.add_argument("--finalize", type=Path, metavar="MODEL",
-                        help="only redo the post-training steps on a saved model folder, written to --out")
+    saved = parser.add_mutually_exclusive_group()
+    saved.add_argument("--finalize", type=Path, metavar="MODEL",
+                       help="only redo the post-training steps on a saved model folder, written to --out")
+    saved.add_argument("--calibrate-only", type=Path, metavar="MODEL",
+                       help="only recalibrate the intervals (heads kept) of a saved model folder, written to --out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    finalize_only = args.finalize
-    cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k != "finalize"})
+    finalize_only = args.finalize or args.calibrate_only
+    cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k not in ("finalize", "calibrate_only")})
     if finalize_only:
         torch.set_num_threads(cfg.threads)
         model = FaceAttributeModel.from_folder(finalize_only).to(cfg.device)
-        finalize(model, load_faces(cfg.faces), cfg)
+        finalize(model, load_faces(cfg.faces), cfg, refit_heads=args.calibrate_only is None)
         print(model.save_pretrained(cfg.out))
     else:
         print(train(cfg))
