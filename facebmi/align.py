@@ -108,16 +108,20 @@ def jittered_views(crops: torch.Tensor, n_views: int) -> torch.Tensor:
     the noise that where exactly the landmarks fell puts in one read (the before/after change uses it)."""
     if not 1 <= n_views <= len(JITTER):
         raise ValueError(f"n_views must be 1-{len(JITTER)}, not {n_views}")
-    n = crops.shape[0]
-    views = [crops]
-    for zoom, roll, dx, dy in JITTER[1:n_views]:
-        angle = math.radians(roll)
-        theta = torch.tensor([[math.cos(angle) / zoom, -math.sin(angle) / zoom, dx * 2],
-                              [math.sin(angle) / zoom, math.cos(angle) / zoom, dy * 2]], dtype=torch.float32)
-        grid = F.affine_grid(theta.expand(n, 2, 3), list(crops.shape), align_corners=False)
-        out = F.grid_sample(crops.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
-        views.append(out.round().clamp(0, 255).to(torch.uint8))
-    return torch.stack(views)
+    return torch.stack([jittered_view(crops, k) for k in range(n_views)])
+
+
+def jittered_view(crops: torch.Tensor, k: int) -> torch.Tensor:
+    """View number k of JITTER of every crop (uint8 (N, 3, S, S)); view 0 is the crops themselves."""
+    if k == 0:
+        return crops
+    zoom, roll, dx, dy = JITTER[k]
+    angle = math.radians(roll)
+    theta = torch.tensor([[math.cos(angle) / zoom, -math.sin(angle) / zoom, dx * 2],
+                          [math.sin(angle) / zoom, math.cos(angle) / zoom, dy * 2]], dtype=torch.float32)
+    grid = F.affine_grid(theta.expand(crops.shape[0], 2, 3), list(crops.shape), align_corners=False)
+    out = F.grid_sample(crops.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.round().clamp(0, 255).to(torch.uint8)
 
 
 def to_model_input(crops: torch.Tensor, spec: CropSpec) -> torch.Tensor:

@@ -53,8 +53,9 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
         found.append((row, face))
         if row.bmi is not None:
             descriptors[id(row)] = _teacher().describe(picture, face.box)
-            pair_reads[id(row)] = predictor.predict_detections(picture, [detections[k]],
-                                                               predictor.config.pair_views)[0]
+            views = predictor.config.pair_views  # read once: the face above is already that read
+            pair_reads[id(row)] = face if views == 1 else predictor.predict_detections(picture, [detections[k]],
+                                                                                      views)[0]
     report = {"data": str(folder), "split": split or "all", "n": len(rows), "faces_not_found": not_found,
               "unreadable": unreadable, "model_bmi_interval_level": interval_level(predictor.config)}
     report.update(_scores(found, predictor.config.bmi_mean))

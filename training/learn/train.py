@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facebmi.align import jittered_views, to_model_input
+from facebmi.align import jittered_view, to_model_input
 from facebmi.config import CONFIG_FORMAT_VERSION, ModelConfig
 from facebmi.labels import AGE_BRACKETS
 from facebmi.model import FaceAttributeModel, ModelOutput, infer_outputs
@@ -174,8 +174,7 @@ def infer_view(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_
     parts = {k: [] for k in keys}
     for i in range(0, len(idx), batch):
         crops = reframe_crops(faces.context[idx[i:i + batch]], model.config.crop, aug, gen)  # None: crop_faces' crop
-        if view:
-            crops = jittered_views(crops, view + 1)[view]
+        crops = jittered_view(crops, view)
         x = to_model_input(crops, model.config.crop).to(next(model.parameters()).device).contiguous(
             memory_format=torch.channels_last)
         out = infer_outputs(model, x, with_features)  # as the app computes them (flip averaging included)
