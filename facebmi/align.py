@@ -88,40 +88,26 @@ def fill_outside(rgb: torch.Tensor, inside: torch.Tensor, spec: CropSpec) -> tor
     return rgb + fill * (1 - inside)
 
 
-# The careful read's views of a crop (jittered_views): zoom, roll in degrees, shift right and down as a fraction
-# of the side. All zoom in by 1.1 first, so no view reaches past the crop's own pixels (a corner of the 1/1.1
-# square rolled 5 degrees lies at 0.985 of the half-width): no view needs pixels the crop does not have, and the
-# views of a crop are the same whether it came from a photo or from training's cached wider view. They come in
-# mirror pairs (+-roll, +-shift), so an odd count reads a photo and its mirror image alike.
-JITTER = (
-    (1.0, 0.0, 0.0, 0.0),
-    (1.1, 5.0, 0.0, 0.0), (1.1, -5.0, 0.0, 0.0),
-    (1.1, 0.0, 0.03, 0.0), (1.1, 0.0, -0.03, 0.0),
-    (1.1, 0.0, 0.0, 0.03), (1.1, 0.0, 0.0, -0.03),
-    (1.1, 0.0, 0.0, 0.0),
-)
-
-
-def jittered_views(crops: torch.Tensor, n_views: int) -> torch.Tensor:
-    """uint8 crops (N, 3, S, S) -> uint8 (n_views, N, 3, S, S): the crop itself, then the first n_views - 1 of
-    JITTER's zoomed, rolled and shifted resamplings of it. Averaging a model's answers over them cancels part of
-    the noise that where exactly the landmarks fell puts in one read (the before/after change uses it)."""
-    if not 1 <= n_views <= len(JITTER):
-        raise ValueError(f"n_views must be 1-{len(JITTER)}, not {n_views}")
-    return torch.stack([jittered_view(crops, k) for k in range(n_views)])
-
-
-def jittered_view(crops: torch.Tensor, k: int) -> torch.Tensor:
-    """View number k of JITTER of every crop (uint8 (N, 3, S, S)); view 0 is the crops themselves."""
-    if k == 0:
-        return crops
-    zoom, roll, dx, dy = JITTER[k]
-    angle = math.radians(roll)
-    theta = torch.tensor([[math.cos(angle) / zoom, -math.sin(angle) / zoom, dx * 2],
-                          [math.sin(angle) / zoom, math.cos(angle) / zoom, dy * 2]], dtype=torch.float32)
-    grid = F.affine_grid(theta.expand(crops.shape[0], 2, 3), list(crops.shape), align_corners=False)
-    out = F.grid_sample(crops.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return out.round().clamp(0, 255).to(torch.uint8)
+def shifted_views(context: torch.Tensor, spec: CropSpec, shift: int) -> torch.Tensor:
+    """Wider views from crop_context (uint8 (N, 4, C, C), C >= spec.size + 2 * shift) -> uint8 crops (N, V, 3,
+    size, size): the crop_faces crop moved by every whole-pixel offset in [-shift, shift] on each axis, V = (2 *
+    shift + 1) ** 2, the unmoved crop first. Whole pixels, so each view is cut from the view's own pixels (no
+    resampling): a view made from training's cached context equals the one the app makes from the photo. The
+    careful read (Predictor.predict_careful) averages a network's answers over them: a CNN's answer moves with a
+    1 px shift of its input more than a face's BMI should."""
+    if spec.outside != "mean":
+        raise ValueError(f"shifted views need crop.outside 'mean', not {spec.outside!r}: edge-filled crops cannot "
+                         "be cut from a wider view")
+    n, side, size = context.shape[0], context.shape[-1], spec.size
+    lo = (side - size) // 2
+    if (side - size) % 2 or lo < shift:
+        raise ValueError(f"a {side} px context cannot give {size} px crops shifted by {shift} px around its centre")
+    offsets = [(0, 0)] + [(dy, dx) for dy in range(-shift, shift + 1) for dx in range(-shift, shift + 1)
+                          if (dy, dx) != (0, 0)]
+    views = torch.stack([context[:, :, lo + dy:lo + dy + size, lo + dx:lo + dx + size] for dy, dx in offsets], 1)
+    views = views.flatten(0, 1).float()
+    crops = fill_outside(views[:, :3], views[:, 3:] / 255, spec)
+    return crops.round().clamp(0, 255).to(torch.uint8).view(n, len(offsets), 3, size, size)
 
 
 def to_model_input(crops: torch.Tensor, spec: CropSpec) -> torch.Tensor:

@@ -16,7 +16,8 @@ from .labels import AGE_BRACKETS
 # 2: crop.outside (format 1 models padded with edge pixels) and the detector's bordered second pass.
 # 3: bmi_change_scale (format 1-2 models: a plain difference of the two estimates).
 # 4: pair_views (format 1-3 models: 1, each photo of a pair read once).
-CONFIG_FORMAT_VERSION = 4
+# 5: pair_read_mirror and pair_read_shift replace pair_views (its jittered views helped one network, not another).
+CONFIG_FORMAT_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,15 @@ class ModelConfig:
     # about 0.6 of a person's real change; the scale, fitted on held-out same-person pairs, gives the estimated
     # changes the spread of the true ones, at the cost of a wider interval. Format 1-2: 1.0.
     bmi_change_scale: float = 1.0
-    # The before/after change reads each of its two faces this many times, from the crop and its jittered views
-    # (align.JITTER: zoomed, rolled, shifted), and averages: where exactly the landmarks fell moves one read by
-    # ~1 BMI, and a change is the difference of two reads. Chosen per network on validation pairs (helped v3's
-    # sign, not v5's: train_config.py). The change scale and interval are calibrated on reads made this way.
-    # 1: read once (format 1-3). One photo's own estimate is always read once (the speed bar).
-    pair_views: int = 1
+    # The before/after change reads each face carefully (Predictor.predict_careful) and averages: one read moves
+    # by ~0.5-1 BMI with where exactly MTCNN put the landmarks, a 1 px shift of the crop, or which of a photo and its
+    # mirror image was read, and a change is the difference of two reads. pair_read_mirror: also read the face from
+    # the landmarks found on the photo's mirror image (mapped back), so a photo and its mirror image get the same
+    # read (issue 9: their change within 1 BMI). pair_read_shift: each crop also shifted by up to this many pixels
+    # each way, a (2s+1)^2 grid. The change scale and interval are calibrated on reads made this way. One photo's
+    # own estimate is always read once (the speed bar). Format 1-4 models: False and 0 (each face read once).
+    pair_read_mirror: bool = True
+    pair_read_shift: int = 1
     # Free-form provenance (data, split, metrics); shown in the model card, never read by code.
     training: dict = field(default_factory=dict)
 
@@ -111,11 +115,17 @@ class ModelConfig:
                 f"config.json is format {version}, this facebmi reads up to {CONFIG_FORMAT_VERSION}: "
                 "upgrade facebmi or pick an older model revision"
             )
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} | ({"pair_views"} if version == 4 else set())
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"config.json has fields this facebmi does not know: {', '.join(unknown)}")
         values = dict(data)
+        if version < 5:
+            values.setdefault("pair_read_mirror", False)  # format 1-4: each face of a pair read once
+            values.setdefault("pair_read_shift", 0)
+            if values.pop("pair_views", 1) != 1:
+                raise ValueError("config.json is format 4 with pair_views above 1, a pair read this facebmi no "
+                                 "longer makes: recalibrate it (python -m training.learn.train --calibrate-only)")
         crop = _tuples(data.get("crop", {}))
         if version < 2:
             crop.setdefault("outside", "edge")  # how format 1 models were trained

@@ -71,9 +71,11 @@ def predict_pair(predictor: Predictor, before: ImageInput, after: ImageInput | N
     """The change from `before` to `after`. With after=None, `before` is one picture holding both faces.
     before_face / after_face: 1-based face numbers (most confident first, as the app numbers them) to use
     instead of the largest face (two photos) or the side-by-side rule (one picture).
-    Returns the PairResult and every face found in each photo (the same list twice for one picture)."""
-    views = predictor.config.pair_views  # each face read as the change's calibration read it
-    first = predictor.predict(load_image(before), views)
+    Returns the PairResult and every face found in each photo (the same list twice for one picture); the two
+    faces of the change are read carefully (Predictor.predict_careful, as the change was calibrated), the
+    others once, as /analyze reads them."""
+    first_picture = load_image(before)
+    first = predictor.predict(first_picture)
     if after is None:
         if before_face is not None and after_face is not None:
             i, j = _chosen(first, before_face, "picture"), _chosen(first, after_face, "picture")
@@ -81,14 +83,27 @@ def predict_pair(predictor: Predictor, before: ImageInput, after: ImageInput | N
                 raise PairError("the same face was chosen as before and after: choose two different faces")
         else:
             i, j = side_by_side(first)
+        first = _read_carefully(predictor, first_picture, first, [i, j])
         return change_of(first[i], first[j], predictor), first, first
-    second = predictor.predict(load_image(after), views)
+    second_picture = load_image(after)
+    second = predictor.predict(second_picture)
     for results, name in ((first, "before"), (second, "after")):
         if not results:
             raise PairError(f"no face found in the {name} photo: use a frontal, well-lit photo of the face")
     i = _chosen(first, before_face, "before photo") if before_face is not None else largest_face_index(first)
     j = _chosen(second, after_face, "after photo") if after_face is not None else largest_face_index(second)
+    first = _read_carefully(predictor, first_picture, first, [i])
+    second = _read_carefully(predictor, second_picture, second, [j])
     return change_of(first[i], second[j], predictor), first, second
+
+
+def _read_carefully(predictor: Predictor, picture, results: list[FaceResult], which: list[int]) -> list[FaceResult]:
+    """`results` with the faces at `which` read again carefully (only those: a careful read costs ~20 single ones)."""
+    careful = predictor.predict_careful(picture, [results[k].detection() for k in which])
+    out = list(results)
+    for k, face in zip(which, careful):
+        out[k] = face
+    return out
 
 
 def _chosen(results: list[FaceResult], number: int, where: str) -> int:

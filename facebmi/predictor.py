@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from .align import crop_faces, jittered_views, to_model_input
-from .detect import Detection, FaceDetector, box_area
+from .align import crop_context, crop_faces, to_model_input
+from .careful import read_contexts
+from .detect import Detection, FaceDetector, box_area, mirror_match
 from .images import ImageInput, load_image
 from .labels import who_category
 from .model import FaceAttributeModel, fold_batchnorm, infer_outputs
@@ -34,6 +35,10 @@ class FaceResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def detection(self) -> Detection:
+        """The detection this result was read from (to read the same face again)."""
+        return Detection(self.box, self.score, np.asarray(self.landmarks, dtype=np.float64))
+
 
 def choose_device(device: str | torch.device | None = None) -> torch.device:
     if device is not None:
@@ -57,30 +62,46 @@ class Predictor:
 
         return cls(load_model(source, revision=revision, device=choose_device(device)), device=device)
 
-    def predict(self, image: ImageInput, n_views: int = 1) -> list[FaceResult]:
-        """Every face in the photo, most confident first; an empty list when there is none. n_views > 1: each
-        face's answers averaged over its crop and jittered views (align.jittered_views; config.pair_views)."""
+    def predict(self, image: ImageInput, careful: bool = False) -> list[FaceResult]:
+        """Every face in the photo, most confident first; an empty list when there is none. careful: each face
+        read as the before/after change reads it (`predict_careful`), slower."""
         picture = load_image(image)
-        return self.predict_detections(picture, self.detector.detect(picture), n_views)
+        detections = self.detector.detect(picture)
+        return self.predict_careful(picture, detections) if careful else self.predict_detections(picture, detections)
 
-    def predict_detections(self, picture, detections: list[Detection], n_views: int = 1) -> list[FaceResult]:
+    def predict_detections(self, picture, detections: list[Detection]) -> list[FaceResult]:
         if not detections:
             return []
         crops = crop_faces(picture, [d.landmarks for d in detections], self.config.crop)
-        bmi, probs, age = self.infer_crops(crops, n_views)
+        bmi, probs, age = self.infer_crops(crops)
+        return [self.face_result(d, bmi[i], probs[i], age[i]) for i, d in enumerate(detections)]
+
+    def predict_careful(self, picture, detections: list[Detection]) -> list[FaceResult]:
+        """predict_detections' results, each face's answers averaged over its careful read (careful.py): its crops
+        from its own landmarks and, with config.pair_read_mirror, from those found on the photo's mirror image
+        (one more detection), each at every shift up to config.pair_read_shift pixels. All in one batch."""
+        c = self.config
+        if not detections or not (c.pair_read_mirror or c.pair_read_shift):
+            return self.predict_detections(picture, detections)  # format 1-4 models: read once
+        mirrored = self.detector.detect_mirrored(picture) if c.pair_read_mirror else []
+        landmarks, owner = [], []
+        for i, det in enumerate(detections):
+            match = mirror_match(det, mirrored)
+            for points in [det.landmarks] + ([match.landmarks] if match is not None else []):
+                landmarks.append(points)
+                owner.append(i)
+        contexts = crop_context(picture, landmarks, c.crop, (c.crop.size + 2 * c.pair_read_shift) / c.crop.size)
+        bmi, probs, age = read_contexts(self.model, contexts, np.array(owner), len(detections), c, self.device)
         return [self.face_result(d, bmi[i], probs[i], age[i]) for i, d in enumerate(detections)]
 
     @torch.inference_mode()
-    def infer_crops(self, crops: torch.Tensor, n_views: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """uint8 crops (N, 3, S, S) from crop_faces -> BMI (N,), bracket probabilities (N, 8), age (N,), each
-        the mean over n_views views of every crop (1: the crop alone), all in one batch."""
-        n = crops.shape[0]
-        views = jittered_views(crops, n_views).flatten(0, 1) if n_views > 1 else crops
-        x = to_model_input(views.to(self.device), self.config.crop).contiguous(memory_format=torch.channels_last)
+    def infer_crops(self, crops: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """uint8 crops (N, 3, S, S) from crop_faces -> BMI (N,), bracket probabilities (N, 8), age (N,), in one
+        batch."""
+        x = to_model_input(crops.to(self.device), self.config.crop).contiguous(memory_format=torch.channels_last)
         out = infer_outputs(self.model, x)
-        probs = out.bracket_logits.float().softmax(1)
-        return (out.bmi.float().view(-1, n).mean(0).cpu().numpy(), probs.view(-1, n, probs.shape[1]).mean(0).cpu().numpy(),
-                out.age_years.float().view(-1, n).mean(0).cpu().numpy())
+        return (out.bmi.float().cpu().numpy(), out.bracket_logits.float().softmax(1).cpu().numpy(),
+                out.age_years.float().cpu().numpy())
 
     def face_result(self, det: Detection, bmi: float, probs: np.ndarray, age: float) -> FaceResult:
         """The FaceResult for one detection and its network outputs (interval, WHO class, top bracket)."""

@@ -142,21 +142,22 @@ def test_training_cache_uses_the_same_crop(tmp_path, astronaut):
     assert row["bmi"] == 22.5 and row["bracket"] == "38-43" and row["sex"] == "F"
 
 
-def test_jittered_views_are_the_crop_then_small_resamplings_of_it(astronaut):
-    from facebmi.align import JITTER, jittered_views
+def test_shifted_views_are_the_crop_moved_by_whole_pixels(astronaut):
+    from facebmi.align import shifted_views
 
     spec = ModelConfig().crop
-    crops = crop_faces(astronaut, [main_face(FaceDetector().detect(astronaut)).landmarks], spec)
-    views = jittered_views(crops, len(JITTER))
-    assert views.shape == (len(JITTER), 1, 3, spec.size, spec.size) and views.dtype == torch.uint8
-    assert torch.equal(views[0], crops)  # the first view is the crop itself
-    for view in views[1:]:
-        difference = (view.float() - crops.float()).abs().mean()
-        assert 1 < difference < 40  # moved, but the same face
-    assert torch.equal(jittered_views(crops, 3), views[:3])  # deterministic: the same views every time
-    # No view reaches past the crop: a plain crop gives plain views (nothing but its own pixels).
-    flat = torch.full((2, 3, spec.size, spec.size), 77, dtype=torch.uint8)
-    assert torch.equal(jittered_views(flat, len(JITTER)), flat.expand(len(JITTER), *flat.shape))
-    for bad in (0, len(JITTER) + 1):
-        with pytest.raises(ValueError, match="n_views"):
-            jittered_views(crops, bad)
+    landmarks = [main_face(FaceDetector().detect(astronaut)).landmarks]
+    crop = crop_faces(astronaut, landmarks, spec)
+    for side in (spec.size + 2, 168):  # the app's narrow view and training's cached one give the same views
+        views = shifted_views(crop_context(astronaut, landmarks, spec, side / spec.size), spec, 1)
+        assert views.shape == (1, 9, 3, spec.size, spec.size) and views.dtype == torch.uint8
+        assert (views[:, 0].int() - crop.int()).abs().max() <= 1  # the unmoved crop first (float rounding: 1)
+        # Offsets in row order after it: (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), ... (dy, dx).
+        right = views[0, 5]  # cut 1 px to the right: its pixel x is the unmoved crop's pixel x + 1
+        assert torch.equal(right[:, :, :-1], views[0, 0, :, :, 1:])
+        down_left = views[0, 6]  # (1, -1)
+        assert torch.equal(down_left[:, :-1, 1:], views[0, 0, :, 1:, :-1])
+    with pytest.raises(ValueError, match="cannot give"):
+        shifted_views(crop_context(astronaut, landmarks, spec, (spec.size + 2) / spec.size), spec, 2)
+    with pytest.raises(ValueError, match="outside 'mean'"):
+        shifted_views(crop_context(astronaut, landmarks, spec, 1.5), CropSpec(outside="edge"), 1)

@@ -141,6 +141,10 @@ def test_dataset_rows_carry_the_right_labels_and_author_splits(chain):
         assert row["skip_reason"] is None and row["teacher_embedding"] is None, key
         assert row["image"].size == (112, 112) and row["image"].mode == "RGB", key
         assert row["face_score"] >= 0.9 and len(row["face_box"]) == 4, key
+        # The wider views training re-frames and reads pairs from: the face's own, and from the landmarks found
+        # on the photo's mirror image (every row has a BMI, so the before/after calibration reads it).
+        assert row["context"].size == row["mirror_context"].size == (168, 168), key
+        assert row["context"].mode == row["mirror_context"].mode == "RGBA", key
     assert rows[("gallery", "start")]["file"] == log[chain["url"]["g1"]]["file"]
     assert rows[("gallery", "current")]["file"] == log[chain["url"]["g2"]]["file"]
     # The left crop of the pair is the astronaut, the right one her mirror image: the crops differ by a flip.

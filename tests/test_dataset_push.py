@@ -62,11 +62,14 @@ COMPARE = """
 import hashlib, json, os
 from datasets import Image, load_dataset, load_from_disk
 
-def rows(ds):  # every column as stored; images (the crop and its wider view) as the sha256 of their bytes
+def rows(ds):  # every column as stored; images (the crop and its wider views) as the sha256 of their bytes
     out = []
-    for row in ds.cast_column("image", Image(decode=False)).cast_column("context", Image(decode=False)):
-        for column in ("image", "context"):
-            row[column] = hashlib.sha256(row[column]["bytes"]).hexdigest()
+    images = ("image", "context", "mirror_context")
+    for column in images:
+        ds = ds.cast_column(column, Image(decode=False))
+    for row in ds:
+        for column in images:
+            row[column] = row[column] and hashlib.sha256(row[column]["bytes"]).hexdigest()
         out.append(row)
     return out
 

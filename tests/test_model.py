@@ -103,8 +103,12 @@ def test_format_2_configs_take_the_plain_difference_as_the_change():
     assert bmi_change(30.0, 26.0, ModelConfig(bmi_change_scale=1.5)) == pytest.approx(-6.0)
 
 
-def test_format_3_configs_read_each_face_of_a_pair_once():
-    old = {k: v for k, v in ModelConfig().to_dict().items() if k != "pair_views"}
-    config = ModelConfig.from_dict({**old, "format_version": 3})
-    assert config.pair_views == 1
-    assert ModelConfig.from_dict({**old, "format_version": 4, "pair_views": 5}).pair_views == 5
+def test_format_1_to_4_configs_read_each_face_of_a_pair_once():
+    old = {k: v for k, v in ModelConfig().to_dict().items() if not k.startswith("pair_read")}
+    for version in (3, 4):
+        config = ModelConfig.from_dict({**old, "format_version": version})
+        assert config.pair_read_mirror is False and config.pair_read_shift == 0
+    assert ModelConfig.from_dict({**old, "format_version": 4, "pair_views": 1}).pair_read_shift == 0
+    with pytest.raises(ValueError, match="pair_views above 1"):  # format 4's jittered reads are no longer made
+        ModelConfig.from_dict({**old, "format_version": 4, "pair_views": 5})
+    assert ModelConfig().pair_read_mirror is True and ModelConfig().pair_read_shift == 1

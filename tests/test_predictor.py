@@ -1,6 +1,11 @@
 """The predictor on real photos with the embedded default model."""
+import dataclasses
+
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
+
+from facebmi.loading import load_model
+from facebmi.predictor import Predictor
 
 from facebmi.labels import AGE_BRACKETS
 
@@ -50,11 +55,26 @@ def test_several_faces_are_batched_and_each_gets_a_result(predictor, astronaut):
         assert abs(alone.bmi - batched.bmi) < 1e-3 and alone.age_bracket == batched.age_bracket
 
 
-def test_a_careful_read_averages_jittered_views_of_each_face(predictor, astronaut):
-    """predict(n_views=k): each face's answers are the mean over its crop and k - 1 jittered views (what the
-    before/after change uses); the boxes are the same, the numbers move a little and stay a distribution."""
-    once, careful = predictor.predict(astronaut), predictor.predict(astronaut, n_views=5)
+def test_a_careful_read_averages_views_and_reads_a_photo_and_its_mirror_image_alike(astronaut):
+    """predict(careful=True), the before/after change's read: each face's answers averaged over its crops from
+    its own and its mirror image's landmarks, each at 9 whole-pixel shifts. The boxes are the same; a photo and
+    its mirror image, which a single read tells apart through MTCNN's landmarks, read closely alike."""
+    model = load_model(None)
+    model.config = dataclasses.replace(model.config, pair_read_mirror=True, pair_read_shift=1)
+    predictor = Predictor(model, device="cpu")
+    once, careful = predictor.predict(astronaut), predictor.predict(astronaut, careful=True)
     assert [f.box for f in once] == [f.box for f in careful]
     assert careful[0].bmi != once[0].bmi and abs(careful[0].bmi - once[0].bmi) < 2.0
     assert abs(sum(careful[0].age_probs.values()) - 1) < 1e-4
     assert careful[0].age_bracket == max(careful[0].age_probs, key=careful[0].age_probs.get)
+    mirror = ImageOps.mirror(astronaut)
+    gap_once = abs(predictor.predict(mirror)[0].bmi - once[0].bmi)
+    gap_careful = abs(predictor.predict(mirror, careful=True)[0].bmi - careful[0].bmi)
+    assert gap_careful < 0.25 and gap_careful < gap_once
+
+
+def test_a_format_3_model_reads_a_pair_face_once(predictor, astronaut):
+    model = load_model(None)
+    model.config = dataclasses.replace(model.config, pair_read_mirror=False, pair_read_shift=0)
+    old = Predictor(model, device="cpu")
+    assert old.predict(astronaut, careful=True)[0].bmi == old.predict(astronaut)[0].bmi

@@ -68,15 +68,16 @@ def test_prepare_train_evaluate(tiny_folder, tmp_path):
     deciles = report["bmi_calibration"]["deciles"]
     assert sum(d["n"] for d in deciles) == 12 and all(d["true_low"] <= d["true_mean"] <= d["true_high"] for d in deciles)
 
-    # Recalibrating only (a new pair_views): the weights are kept to the bit, the setting is recorded.
+    # Recalibrating only (a new pair read): the weights are kept to the bit, the setting is recorded.
     from safetensors.torch import load_file
 
     from training.learn.train import main as train_main
 
     train_main(["--calibrate-only", str(folder), "--out", str(tmp_path / "recalibrated"), "--faces",
-                str(tmp_path / "faces"), "--pair-views", "3", "--threads", "1"])
+                str(tmp_path / "faces"), "--pair-read-mirror", "false", "--pair-read-shift", "2", "--threads", "1"])
     again = ModelConfig.load(tmp_path / "recalibrated")
-    assert again.pair_views == 3 and again.training["finalized_with"]["heads_refit"] is False
+    assert again.pair_read_mirror is False and again.pair_read_shift == 2
+    assert again.training["finalized_with"]["heads_refit"] is False
     before, after = load_file(folder / "model.safetensors"), load_file(tmp_path / "recalibrated" / "model.safetensors")
     assert before.keys() == after.keys() and all((before[k] == after[k]).all() for k in before)
 
@@ -178,20 +179,24 @@ def test_consistency_loss_pulls_the_view_toward_its_plain_twin():
 
 
 def test_training_reads_a_pair_face_as_the_app_does(tiny_folder, tmp_path):
-    """The change is calibrated in training on faces read config.pair_views times from the cached view; the app
-    reads them from the photo. Both must give the same number, or the interval holds for some other estimate."""
-    from facebmi.detect import main_face
+    """The change is calibrated in training on faces read carefully from the cached views (the face's own and
+    its mirror image's landmarks, shifted crops); the app reads them from the photo. Both must give the same
+    number, or the interval holds for some other estimate."""
+    import dataclasses
+
     from facebmi.loading import load_model
-    from training.learn.train import infer, load_faces
+    from training.learn.train import infer, infer_careful, load_faces
     from training.prepare import prepare
 
     data = prepare([tiny_folder], tmp_path / "faces", workers=1, with_teacher=False)
     assert data["file"][:2] == ["images/p0.jpg", "images/p1.jpg"]
     faces = load_faces(tmp_path / "faces")
+    assert (faces.mirror_row[:2] >= 0).all()  # every face with a BMI has its mirror image's view cached
     model = load_model(None).eval()  # the embedded model: a random network answers every face alike
-    trained = infer(model, faces, np.arange(2), n_views=4)["bmi"]
+    model.config = dataclasses.replace(model.config, pair_read_mirror=True, pair_read_shift=1)
+    trained = infer_careful(model, faces, np.arange(2))["bmi"]
     predictor = Predictor(model, device="cpu")
     photos = [Image.open(tiny_folder / "images" / f"p{i}.jpg").convert("RGB") for i in range(2)]
-    app = [predictor.predict_detections(p, [main_face(predictor.detector.detect(p))], 4)[0].bmi for p in photos]
+    app = [max(predictor.predict(p, careful=True), key=lambda f: f.area).bmi for p in photos]
     once = infer(model, faces, np.arange(2))["bmi"]
     assert np.allclose(trained, app, atol=1e-3) and not np.allclose(trained, once, atol=1e-3)

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from facebmi.align import crop_context, crop_faces
 from facebmi.config import CropSpec, ModelConfig
-from facebmi.detect import Detection, FaceDetector, main_face
+from facebmi.detect import Detection, FaceDetector, main_face, mirror_match
 from facebmi.images import ImageError, load_image
 from training.sources import GROUP_COLUMNS, SHARED_DATASETS, LabelRow, read_folder
 from training.splits import split_of
@@ -25,6 +25,9 @@ SHARD_SIZE = 500  # rows per saved shard: small enough that an interruption lose
 # The cached wider view of each face (`context` column) spans this many times the model's crop, so training
 # can re-frame it at random (tighter, looser, shifted) without going back to the photo: 1.5 x 112 = 168 px.
 CONTEXT = 1.5
+# Bumped when the cached columns change, so older shards are rebuilt rather than read with a column missing.
+# 2: mirror_context.
+CACHE_FORMAT = 2
 
 _worker = {}
 
@@ -48,7 +51,8 @@ def _process(row: LabelRow) -> dict:
     record = {"source": row.source, "file": row.file, "bmi": row.bmi, "age": row.age, "bracket": row.bracket,
               "sex": row.sex, "race": row.race or None, "group_id": row.group, "split": split_of(row.group),
               "label_conflict": row.label_conflict, "image": None, "face_box": None, "face_score": None,
-              "skip_reason": None, "teacher_embedding": None, "context": None}
+              "skip_reason": None, "teacher_embedding": None, "context": None,
+              "mirror_context": None}
     try:
         picture = load_image(row.path)
     except ImageError as err:
@@ -58,17 +62,24 @@ def _process(row: LabelRow) -> dict:
     if face is None:
         record["skip_reason"] = "no face found"
         return record
-    record.update(face_fields(picture, face, config.crop, _worker.get("teacher")))
+    # Faces with a BMI are read for before/after changes, from both their own and their mirror image's landmarks
+    # (Predictor.predict_careful): cache the second view too. Other faces never are: no second detection.
+    mirror = mirror_match(face, detector.detect_mirrored(picture)) if row.bmi is not None else None
+    record.update(face_fields(picture, face, config.crop, _worker.get("teacher"), mirror))
     return record
 
 
-def face_fields(picture, face: Detection, spec: CropSpec, teacher=None) -> dict:
+def face_fields(picture, face: Detection, spec: CropSpec, teacher=None, mirror: Detection | None = None) -> dict:
     """The dataset columns of one detected face: the aligned crop as PNG, the wider view training re-frames
-    (RGBA PNG, alpha = inside the photo), its box and score, and the teacher's descriptor when a teacher is
-    given. Shared by every dataset build (see build_dataset.py)."""
+    (RGBA PNG, alpha = inside the photo), its box and score, the teacher's descriptor when a teacher is given,
+    and the same wider view from `mirror`'s landmarks (the face as found on the photo's mirror image, mapped
+    back: detect.mirror_match) when given. Shared by every dataset build (see build_dataset.py)."""
     crop = crop_faces(picture, [face.landmarks], spec)[0]
     context = crop_context(picture, [face.landmarks], spec, CONTEXT)[0]
-    fields = {"image": _png(crop), "context": _png(context), "face_box": list(face.box), "face_score": face.score}
+    fields = {"image": _png(crop), "context": _png(context), "face_box": list(face.box), "face_score": face.score,
+              "mirror_context": None}
+    if mirror is not None:
+        fields["mirror_context"] = _png(crop_context(picture, [mirror.landmarks], spec, CONTEXT)[0])
     if teacher is not None:
         fields["teacher_embedding"] = teacher.describe(picture, face.box).tolist()
     return fields
@@ -91,7 +102,7 @@ def features():
         "race": Value("string"), "group_id": Value("string"), "split": Value("string"), "label_conflict": Value("bool"),
         "face_box": Sequence(Value("float32"), length=4), "face_score": Value("float32"),
         "skip_reason": Value("string"), "teacher_embedding": Sequence(Value("float32"), length=128),
-        "context": Image(),
+        "context": Image(), "mirror_context": Image(),
     })
 
 
@@ -100,9 +111,10 @@ def prepare(folders: list[Path], out: Path, workers: int = 2, with_teacher: bool
 
     rows = [row for folder in folders for row in read_folder(folder)[:limit]]
     # Shards are only reusable for the same input rows (labels included) in the same order, built with the
-    # same teacher setting: key them by a hash of all of that, so an edited labels.csv or a run with the
+    # same teacher setting and cache format: key them by a hash of all of that, so an edited labels.csv or a run with the
     # teacher after one without it is rebuilt rather than served stale.
-    key = hashlib.sha256("\n".join([repr(with_teacher), *map(repr, rows)]).encode()).hexdigest()[:12]
+    key = hashlib.sha256("\n".join([f"cache format {CACHE_FORMAT}", repr(with_teacher), *map(repr, rows)]).encode()
+                         ).hexdigest()[:12]
     shards_dir = out.parent / f"{out.name}.shards-{key}"
     shards_dir.mkdir(parents=True, exist_ok=True)
     chunks = [rows[i:i + SHARD_SIZE] for i in range(0, len(rows), SHARD_SIZE)]

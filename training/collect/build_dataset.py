@@ -35,7 +35,7 @@ from string import Template
 import numpy as np
 
 from facebmi.config import ModelConfig
-from facebmi.detect import Detection
+from facebmi.detect import Detection, FaceDetector, mirror_match
 from facebmi.images import load_image
 from facebmi.labels import AGE_BRACKETS, WHO_CATEGORIES, age_to_bracket, who_category
 from training import prepare
@@ -60,9 +60,10 @@ def row_key(post_id: str, photo: str) -> str:
     return f"{post_id}:{photo}"  # a post assigns each of 'start' and 'current' at most once
 
 
-def reddit_row(record: dict, images: Path, spec, teacher=None, picture=None) -> dict:
+def reddit_row(record: dict, images: Path, spec, teacher=None, picture=None, mirrored=None) -> dict:
     """One assigned manifest record -> a dataset row, cropped with the landmarks the manifest recorded.
-    `picture`: the record's image file, already loaded."""
+    `picture`: the record's image file, already loaded; `mirrored`: the faces found on its mirror image
+    (FaceDetector.detect_mirrored), for the row's mirror_context (none without it)."""
     group = record["author_hash"] or f"post:{record['post_id']}"  # deleted author: the post is the person
     face = Detection(tuple(record["face_box"]), record["face_score"], np.asarray(record["landmarks"]))
     picture = picture if picture is not None else load_image(images / record["image_file"])
@@ -70,7 +71,8 @@ def reddit_row(record: dict, images: Path, spec, teacher=None, picture=None) -> 
            "age": record["age"], "bracket": age_to_bracket(record["age"]) if record["age"] is not None else None,
            "sex": record["sex"] or "", "race": None, "group_id": group, "split": split_of(group), "label_conflict": False,
            "skip_reason": None, "teacher_embedding": None, "context": None, "post_id": record["post_id"], "photo": record["photo"]}
-    row.update(prepare.face_fields(picture, face, spec, teacher))
+    mirror = mirror_match(face, mirrored) if mirrored is not None else None
+    row.update(prepare.face_fields(picture, face, spec, teacher, mirror))
     return row
 
 
@@ -79,18 +81,21 @@ class RowMaker:
     (the before and after of a side-by-side picture come one after the other)."""
 
     def __init__(self, images: Path, with_teacher: bool = False):
-        self.images, self.spec, self.teacher = Path(images), ModelConfig().crop, None
+        config = ModelConfig()
+        self.images, self.spec, self.teacher = Path(images), config.crop, None
+        self.detector = FaceDetector(config.detect)  # the mirror image's faces: every row has a BMI (prepare.py)
         if with_teacher:
             from training.teacher import DlibDescriptor
 
             self.teacher = DlibDescriptor()
-        self._last = (None, None)  # (file, picture)
+        self._last = (None, None, None)  # (file, picture, faces on its mirror image)
 
     def __call__(self, record: dict) -> dict:
         if self._last[0] != record["image_file"]:
-            self._last = (None, None)  # free the previous picture before loading the next
-            self._last = (record["image_file"], load_image(self.images / record["image_file"]))
-        return reddit_row(record, self.images, self.spec, self.teacher, self._last[1])
+            self._last = (None, None, None)  # free the previous picture before loading the next
+            picture = load_image(self.images / record["image_file"])
+            self._last = (record["image_file"], picture, self.detector.detect_mirrored(picture))
+        return reddit_row(record, self.images, self.spec, self.teacher, self._last[1], self._last[2])
 
 
 _worker: dict = {}
@@ -123,13 +128,16 @@ def _row_labels(data):
                                         teacher is not None)
 
 
-def _finished_shards(shards_dir: Path) -> list[Path]:
-    """Shards written whole (save_to_disk writes dataset_info.json; a shard cut short lacks it)."""
+def _finished_shards(shards_dir: Path, columns=None) -> list[Path]:
+    """Shards written whole (save_to_disk writes dataset_info.json; a shard cut short lacks it) and, given
+    `columns` (Features), holding all of them: a shard from an older schema is removed and its rows redone."""
+    from datasets import load_from_disk
+
     if not shards_dir.exists():
         return []
     shards = sorted(p for p in shards_dir.iterdir() if p.is_dir())
     for p in shards:
-        if not (p / "dataset_info.json").exists():
+        if not (p / "dataset_info.json").exists() or (columns and set(columns) - set(load_from_disk(str(p)).features)):
             shutil.rmtree(p)
     return [p for p in shards if p.exists()]
 
@@ -153,7 +161,7 @@ def build_reddit(manifest: str | Path, images: str | Path, out: str | Path, with
     assigned = [r for r in read_manifest(manifest) if r["photo"] is not None and r["post_id"] not in exclude]
     wanted = {row_key(r["post_id"], r["photo"]): (i, _labels_of_record(r, with_teacher)) for i, r in enumerate(assigned)}
     shards_dir = out.parent / (out.name + ".shards")
-    shards = _finished_shards(shards_dir)
+    shards = _finished_shards(shards_dir, features())
     done = {key for shard in shards for key, labels in _row_labels(load_from_disk(str(shard)))
             if key in wanted and wanted[key][1] == labels}
     todo = [r for r in assigned if row_key(r["post_id"], r["photo"]) not in done]

@@ -36,7 +36,7 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
         rows = [r for r in rows if split_of(r.group) == split]
     found, not_found, unreadable = [], 0, 0
     descriptors = {}  # id(row) -> dlib descriptor of its face, for rows with a BMI: who is the same person
-    pair_reads = {}  # id(row) -> its face read as the before/after path reads it (config.pair_views)
+    pair_reads = {}  # id(row) -> its face read as the before/after path reads it (Predictor.predict_careful)
     for row in tqdm(rows, desc=folder.name, file=sys.stderr, disable=not progress):
         try:
             picture = load_image(row.path)
@@ -53,9 +53,7 @@ def evaluate(predictor: Predictor, folder: Path, split: str | None = None, progr
         found.append((row, face))
         if row.bmi is not None:
             descriptors[id(row)] = _teacher().describe(picture, face.box)
-            views = predictor.config.pair_views  # read once: the face above is already that read
-            pair_reads[id(row)] = face if views == 1 else predictor.predict_detections(picture, [detections[k]],
-                                                                                      views)[0]
+            pair_reads[id(row)] = predictor.predict_careful(picture, [detections[k]])[0]
     report = {"data": str(folder), "split": split or "all", "n": len(rows), "faces_not_found": not_found,
               "unreadable": unreadable, "model_bmi_interval_level": interval_level(predictor.config)}
     report.update(_scores(found, predictor.config.bmi_mean))
@@ -104,8 +102,8 @@ def bmi_calibration(true: np.ndarray, pred: np.ndarray, bins: int = 10) -> dict:
 
 def _change_scores(pairs_found, config: ModelConfig, descriptors: np.ndarray | None = None) -> dict:
     """BMI change between photos of one person, for each pair with both photos found, estimated as the app does
-    (pair.bmi_change of the faces read config.pair_views times). With `descriptors`, one person = bmi-reddit's group split by dlib's descriptor (the
-    pairs the interval was calibrated on); without, every pair within a group_id, which over-merges posters.
+    (pair.bmi_change of the faces' careful reads). With `descriptors`, one person = bmi-reddit's group split by
+    dlib's descriptor (the pairs the interval was calibrated on); without, every pair within a group_id, which over-merges posters.
     With the model's change interval, the share of pairs whose true change falls inside it."""
     rows = [r for r, _ in pairs_found]
     group, bmi = np.array([r.group for r in rows]), np.array([r.bmi for r in rows])

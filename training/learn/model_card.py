@@ -60,10 +60,25 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside),
         **_training_facts(config, training), **_robustness_facts(reports, robustness, before, before_robustness,
                                                                  what_changed, f"{config.bmi_interval_level:.0%}",
-                                                                 config.bmi_change_scale, config.pair_views),
+                                                                 config.bmi_change_scale, _careful_read_text(config)),
         map_note=card_tables.map_note(mean_map),
     )
     return str(card).rstrip() + "\n"
+
+
+def _careful_read_text(config) -> str:
+    """How the pair path reads each face (config.pair_read_mirror, pair_read_shift), in words; '' if read once."""
+    shift = f"cut at every whole-pixel shift up to {config.pair_read_shift} px" if config.pair_read_shift else ""
+    if config.pair_read_mirror:
+        how = "from its own landmarks and from those found on the photo's mirror image" + (f", each crop {shift}"
+                                                                                           if shift else "")
+    elif shift:
+        how = f"its crop {shift}"
+    else:
+        return ""
+    return (f"Each face of a pair is read carefully: {how}, and the reads averaged: one read moves with where "
+            "exactly the detector put the landmarks and with a 1 px shift of the crop, and a change is the "
+            "difference of two reads (facebmi/careful.py). ")
 
 
 OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after normalisation), in every source",
@@ -71,7 +86,7 @@ OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after norm
 
 
 def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str,
-                      config_level: str = "80%", change_scale: float = 1.0, pair_views: int = 1) -> dict:
+                      config_level: str = "80%", change_scale: float = 1.0, careful_read: str = "") -> dict:
     reddit = reports.get("bmi-reddit") or next(iter(reports.values()), {})
     lean = dig(reddit, "bmi_calibration", "lean_under_25")
     slope = dig(reddit, "bmi_calibration", "slope_pred_on_true")
@@ -88,10 +103,7 @@ def _robustness_facts(reports: dict, robustness, before, before_robustness, what
         "calibration_note": (f"Slope of estimate on true BMI: {_num(slope)} (1 would be no pull). Faces with a true "
                              f"BMI under 25 ({_count(dig(lean, 'n'))}) are estimated "
                              f"{_num(dig(lean, 'bias'))} too high on average." if lean else ""),
-        "change_note": ((f"Each face of a pair is read {pair_views} times, from its crop and {pair_views - 1} "
-                         "slightly zoomed, rolled and shifted views of it, and the reads averaged: part of one "
-                         "read's noise is where exactly the landmarks fell, and a change is the difference of two "
-                         "reads. " if pair_views > 1 else "")
+        "change_note": (careful_read
                         + (f"The change is the difference of the two photos' estimates times {change_scale:.2f}, the "
                            "scale that gives the estimated changes the spread of the true ones on the validation "
                            "pairs (each estimate alone is pulled toward the mean). " if change_scale != 1.0 else "")

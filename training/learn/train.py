@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facebmi.align import jittered_view, to_model_input
+from facebmi.align import to_model_input
+from facebmi.careful import read_contexts
 from facebmi.config import CONFIG_FORMAT_VERSION, ModelConfig
 from facebmi.labels import AGE_BRACKETS
 from facebmi.model import FaceAttributeModel, ModelOutput, infer_outputs
@@ -42,6 +43,10 @@ class FaceTable:
     """Every usable cached face, as tensors (row i of each field is face i)."""
 
     context: torch.Tensor  # uint8 (N, 4, C, C): the wider view of prepare.CONTEXT (RGB, inside-the-photo)
+    # The same view from the landmarks found on the photo's mirror image (prepare.py: faces with a BMI), for the
+    # careful read (facebmi/careful.py): row mirror_row[i] of mirror_context is face i's; -1 where it has none.
+    mirror_context: torch.Tensor  # uint8 (M, 4, C, C)
+    mirror_row: np.ndarray  # int (N,)
     teacher: torch.Tensor  # (N, 128), zeros where has_teacher is False
     has_teacher: torch.Tensor  # bool (N,)
     bmi: torch.Tensor  # (N,), NaN where unknown
@@ -69,10 +74,21 @@ def load_faces(path: Path) -> FaceTable:
     data = load_from_disk(str(path)).filter(lambda r: r["skip_reason"] is None)
     raw = data.cast_column("context", data.features["context"].__class__(decode=False))
     context = np.stack([np.asarray(Image.open(io.BytesIO(r["bytes"])).convert("RGBA")) for r in raw["context"]])
+    if "mirror_context" not in data.features:
+        raise ValueError(f"{path} was prepared before faces had a mirror_context: prepare it again "
+                         "(python -m training.prepare)")
+    raw_mirror = data.cast_column("mirror_context", data.features["mirror_context"].__class__(decode=False))
+    mirror = [np.asarray(Image.open(io.BytesIO(r["bytes"])).convert("RGBA")) for r in raw_mirror["mirror_context"]
+              if r is not None]
+    has_mirror = np.array([r is not None for r in raw_mirror["mirror_context"]])
+    mirror_row = np.where(has_mirror, np.cumsum(has_mirror) - 1, -1)
     teacher = [t if t is not None else [0.0] * 128 for t in data["teacher_embedding"]]
     nan = float("nan")
     return FaceTable(
         context=torch.from_numpy(context).permute(0, 3, 1, 2).contiguous(),
+        mirror_context=(torch.from_numpy(np.stack(mirror)).permute(0, 3, 1, 2).contiguous() if mirror
+                        else torch.zeros((0, 4) + context.shape[1:3], dtype=torch.uint8)),
+        mirror_row=mirror_row,
         teacher=torch.tensor(teacher, dtype=torch.float32),
         has_teacher=torch.tensor([t is not None for t in data["teacher_embedding"]]),
         bmi=torch.tensor([nan if v is None else v for v in data["bmi"]], dtype=torch.float32),
@@ -152,29 +168,16 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
     return losses
 
 
-def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_features: bool = False,
-          aug=None, gen: torch.Generator | None = None, n_views: int = 1) -> dict[str, np.ndarray]:
-    """Eval-mode outputs (and pooled features, for a single network) for the given faces; aug=None: the plain
-    crops the app would make, else views re-framed at random with that AugmentSpec. n_views > 1 (plain crops
-    only): BMI and age averaged over each crop's jittered views, as Predictor.infer_crops does for a pair."""
-    if n_views > 1:
-        if aug is not None or with_features:
-            raise ValueError("n_views > 1 reads plain crops' BMI and age only")
-        reads = [infer_view(model, faces, idx, batch, view=v) for v in range(n_views)]
-        return {k: np.mean([r[k] for r in reads], axis=0) for k in ("bmi", "age")}
-    return infer_view(model, faces, idx, batch, with_features, aug, gen)
-
-
 @torch.inference_mode()
-def infer_view(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_features: bool = False,
-               aug=None, gen: torch.Generator | None = None, view: int = 0) -> dict[str, np.ndarray]:
-    """infer() for one view: the plain crop (view 0) or its jittered view number `view` (align.JITTER)."""
+def infer(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_features: bool = False,
+          aug=None, gen: torch.Generator | None = None) -> dict[str, np.ndarray]:
+    """Eval-mode outputs (and pooled features, for a single network) for the given faces; aug=None: the plain
+    crops the app would make, else views re-framed at random with that AugmentSpec."""
     model.eval()
     keys = ("bmi", "probs", "age", "embedding") + (("features",) if with_features else ())
     parts = {k: [] for k in keys}
     for i in range(0, len(idx), batch):
         crops = reframe_crops(faces.context[idx[i:i + batch]], model.config.crop, aug, gen)  # None: crop_faces' crop
-        crops = jittered_view(crops, view)
         x = to_model_input(crops, model.config.crop).to(next(model.parameters()).device).contiguous(
             memory_format=torch.channels_last)
         out = infer_outputs(model, x, with_features)  # as the app computes them (flip averaging included)
@@ -189,6 +192,28 @@ def infer_view(model, faces: FaceTable, idx: np.ndarray, batch: int = 256, with_
     return {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in parts.items()}
 
 
+def infer_careful(model, faces: FaceTable, idx: np.ndarray, batch: int = 16) -> dict[str, np.ndarray]:
+    """BMI, bracket probabilities and age of the given faces read as the before/after path reads them
+    (facebmi/careful.py, Predictor.predict_careful): from the cached views of the face's own and, with
+    config.pair_read_mirror, its mirror image's landmarks. A format 1-4 config: infer's plain read."""
+    c = model.config
+    if not (c.pair_read_mirror or c.pair_read_shift):
+        return {k: v for k, v in infer(model, faces, idx).items() if k in ("bmi", "probs", "age")}
+    model.eval()
+    device = next(model.parameters()).device
+    parts = []
+    for start in range(0, len(idx), batch):
+        chunk = idx[start:start + batch]
+        rows = [faces.mirror_row[i] if c.pair_read_mirror else -1 for i in chunk]
+        contexts = torch.cat([faces.context[chunk]] + ([faces.mirror_context[[r for r in rows if r >= 0]]]
+                                                       if any(r >= 0 for r in rows) else []))
+        owner = np.concatenate([np.arange(len(chunk)), [k for k, r in enumerate(rows) if r >= 0]]).astype(int)
+        parts.append(read_contexts(model, contexts, owner, len(chunk), c, device))
+    model.train()
+    return {k: np.concatenate([p[j] for p in parts]) if parts else np.zeros((0,))
+            for j, k in enumerate(("bmi", "probs", "age"))}
+
+
 def validate(model, faces: FaceTable, split: str = "validation") -> dict:
     report = {}
     reddit = faces.where((faces.split == split) & ~np.isnan(faces.bmi.numpy()))
@@ -197,10 +222,9 @@ def validate(model, faces: FaceTable, split: str = "validation") -> dict:
         bmi = faces.bmi.numpy()
         report["bmi"] = bmi_metrics(bmi[reddit], out["bmi"])
         pairs = all_pairs(faces.people(reddit), bmi)
-        if len(pairs):  # each face read as the pair path reads it (config.pair_views)
+        if len(pairs):  # each face read as the pair path reads it (the careful read)
             pred = np.full(len(bmi), np.nan)
-            views = model.config.pair_views
-            pred[reddit] = out["bmi"] if views == 1 else infer(model, faces, reddit, n_views=views)["bmi"]
+            pred[reddit] = infer_careful(model, faces, reddit)["bmi"]
             report["bmi_change"] = change_metrics(bmi[pairs[:, 1]] - bmi[pairs[:, 0]],
                                                   bmi_change(pred[pairs[:, 0]], pred[pairs[:, 1]], model.config))
     utk = faces.where((faces.split == split) & (faces.source == "age-utkface") & ~faces.label_conflict)
@@ -343,8 +367,7 @@ def calibrate_interval(model, faces: FaceTable, level: float) -> dict:
     pairs = all_pairs(faces.people(idx), bmi)
     if len(pairs) >= 10:
         full = np.full(len(bmi), np.nan)
-        views = model.config.pair_views  # the change is calibrated on faces read as the pair path reads them
-        full[idx] = pred if views == 1 else infer(model, faces, idx, n_views=views)["bmi"]
+        full[idx] = infer_careful(model, faces, idx)["bmi"]  # read as the pair path reads them
         true = bmi[pairs[:, 1]] - bmi[pairs[:, 0]]
         difference = full[pairs[:, 1]] - full[pairs[:, 0]]
         # Spread matching: the scaled differences have the spread of the true changes. It sits between the
@@ -432,12 +455,13 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
              history: list | None = None, refit_heads: bool = True) -> None:
     """Post-training steps chosen on validation: refit heads on frozen features, calibrate the interval,
     and record what was done in the config. Also runnable on a saved model (`--finalize FOLDER`), or only the
-    calibration with the heads kept (`--calibrate-only FOLDER`: a new pair_views or interval_level)."""
+    calibration with the heads kept (`--calibrate-only FOLDER`: a new pair read or interval_level)."""
     started = started or time.time()
     use_ridge = refit_heads and choose_bmi_head(model, faces, cfg)
     bracket_refit = choose_bracket_head(model, faces, cfg) if refit_heads else None
     interval = None
-    model.config = dataclasses.replace(model.config, pair_views=cfg.pair_views)  # before the change is calibrated
+    model.config = dataclasses.replace(model.config, pair_read_mirror=cfg.pair_read_mirror,
+                                       pair_read_shift=cfg.pair_read_shift)  # before the change is calibrated
     if (faces.split[~np.isnan(faces.bmi.numpy())] == "validation").sum() >= 10:
         interval = calibrate_interval(model, faces, cfg.interval_level)
     earlier = model.config.training
@@ -446,8 +470,8 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
         "train_config": _jsonable(dataclasses.asdict(cfg)) if history is not None else earlier.get("train_config"),
         "finalized_with": None if history is not None else _jsonable(
             {k: getattr(cfg, k) for k in ("ridge_alpha", "ridge_views", "bracket_refit_powers",
-                                          "bracket_refit_decays", "bracket_refit_views", "interval_level", "pair_views",
-                                          "seed")} | {"heads_refit": refit_heads}),
+                                          "bracket_refit_decays", "bracket_refit_views", "interval_level", "pair_read_mirror",
+                                          "pair_read_shift", "seed")} | {"heads_refit": refit_heads}),
         "data": {s: int((faces.source == s).sum()) for s in np.unique(faces.source)},
         "split": "by person/group id hash (training/splits.py): 70% train, 15% validation, 15% test",
         "bmi_head": "ridge on pooled features" if use_ridge else
@@ -479,6 +503,14 @@ def _jsonable(value):
     return str(value) if isinstance(value, Path) else value
 
 
+def _yes_no(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = TrainConfig()
@@ -486,6 +518,7 @@ def main(argv=None):
         if f.name in ("augment", "bracket_refit_powers", "bracket_refit_decays"):  # structured settings: edit TrainConfig
             continue
         kind = type(getattr(defaults, f.name))
+        kind = _yes_no if kind is bool else kind  # bool("False") is True
         parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=getattr(defaults, f.name))
     saved = parser.add_mutually_exclusive_group()
     saved.add_argument("--finalize", type=Path, metavar="MODEL",

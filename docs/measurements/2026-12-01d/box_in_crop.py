@@ -12,7 +12,7 @@ from training.splits import split_of
 spec = CropSpec()
 det = FaceDetector()
 for folder in sys.argv[1:]:
-    rows = [r for r in read_folder(folder) if split_of(r) == "validation"][:25]
+    rows = [r for r in read_folder(folder) if split_of(r.group) == "validation"][:25]
     out = []
     for r in rows:
         img = load_image(str(r.path) if hasattr(r, "path") else r.file)
