@@ -17,7 +17,8 @@ from .labels import AGE_BRACKETS
 # 3: bmi_change_scale (format 1-2 models: a plain difference of the two estimates).
 # 4: pair_views (format 1-3 models: 1, each photo of a pair read once).
 # 5: pair_read_mirror and pair_read_shift replace pair_views (its jittered views helped one network, not another).
-CONFIG_FORMAT_VERSION = 5
+# 6: bmi_change_halfwidth_slope (format 1-5 models: 0, a change interval of one width for every change).
+CONFIG_FORMAT_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,13 @@ class ModelConfig:
     bmi_interval_level: float = 0.8
     bmi_interval_log_halfwidth: float = 0.0
     # Split-conformal interval for the BMI change between two photos of one person: [delta - w, delta + w]
-    # in BMI units, w calibrated on held-out same-person pairs at bmi_interval_level. 0: not calibrated.
-    bmi_change_halfwidth: float = 0.0
+    # in BMI units, w = sqrt(halfwidth^2 + (halfwidth_slope * delta)^2) (pair.change_halfwidth), calibrated on
+    # held-out same-person pairs at bmi_interval_level. 0: not calibrated. The width grows with the estimated
+    # change because the error does: a change is the difference of two reads times bmi_change_scale, and how
+    # much of a real change a person's two photos show varies from person to person (on the validation pairs,
+    # one width for all covered 90% of the smaller half of changes and 70% of the larger).
+    bmi_change_halfwidth: float = 0.0  # the half-width for an estimated change of 0
+    bmi_change_halfwidth_slope: float = 0.0  # BMI of half-width per BMI of estimated change, in quadrature
     # The change between two photos is this times the difference of their two BMI estimates. Each estimate is
     # pulled toward the training mean (estimate on true BMI has a slope of ~0.6), so a plain difference shows
     # about 0.6 of a person's real change; the scale, fitted on held-out same-person pairs, gives the estimated

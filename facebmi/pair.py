@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .config import ModelConfig
 from .images import ImageInput, load_image
 from .predictor import FaceResult, Predictor
@@ -41,11 +43,18 @@ def bmi_change(before_bmi, after_bmi, config: ModelConfig):
     return config.bmi_change_scale * (after_bmi - before_bmi)
 
 
+def change_halfwidth(delta, config: ModelConfig):
+    """The change interval's half-width for an estimated change `delta` (float or array), in BMI units: the
+    formula the app, the evaluation and the calibration share (config.bmi_change_halfwidth_slope says why it
+    grows with the change). 0 where the model is not calibrated on pairs."""
+    return np.hypot(config.bmi_change_halfwidth, config.bmi_change_halfwidth_slope * np.asarray(delta, dtype=float))
+
+
 def change_of(before: FaceResult, after: FaceResult, predictor: Predictor) -> PairResult:
-    delta = bmi_change(before.bmi, after.bmi, predictor.config)
-    w = predictor.config.bmi_change_halfwidth
+    delta = float(bmi_change(before.bmi, after.bmi, predictor.config))
+    w = float(change_halfwidth(delta, predictor.config))
     level = interval_level(predictor.config) if w > 0 else None
-    return PairResult(before, after, float(delta), (float(delta - w), float(delta + w)) if w > 0 else None, level)
+    return PairResult(before, after, delta, (delta - w, delta + w) if w > 0 else None, level)
 
 
 def side_by_side(results: list[FaceResult]) -> tuple[int, int]:

@@ -68,7 +68,8 @@ def test_embedded_default_model_is_trained_and_calibrated():
     config = ModelConfig.load(DEFAULT_MODEL_DIR)
     assert config.bmi_interval_log_halfwidth > 0, "the shipped model must carry a calibrated BMI interval"
     assert config.training.get("validation"), "the shipped model records its validation metrics"
-    assert (DEFAULT_MODEL_DIR / WEIGHTS_NAME).stat().st_size < 20_000_000
+    assert config.bmi_change_halfwidth > 0 and config.bmi_change_halfwidth_slope >= 0, "and the change's interval"
+    assert (DEFAULT_MODEL_DIR / WEIGHTS_NAME).stat().st_size <= 15_000_000  # issue 8: the default model stays small
 
 
 def test_flip_averaging_gives_a_crop_and_its_mirror_the_same_answer():

@@ -85,6 +85,13 @@ def test_robustness_groups_calibration_pairs_and_before_after_sections():
     assert "The largest shares are mouth and jaw (40.0%) and eyes (30.0%)" in card
     assert "None" not in card and "nan" not in card.lower().replace("non-commercial", "")
 
+    # A change interval that widens with the change is described as such, with its coverage on each half.
+    widening = dataclasses.replace(CONFIG, bmi_change_halfwidth=6.0, bmi_change_halfwidth_slope=0.8)
+    reddit["bmi_change"].update(interval_coverage_smaller_half=0.83, interval_coverage_larger_half=0.75)
+    card = render_model_card(widening, {"bmi-reddit": reddit}, repo_id="org/m", robustness=robust)
+    assert "(±6.0 BMI for no change, widening with the estimated change (±10.0 for a change of 10" in card
+    assert "held the true change for 79% of pairs (83% of the smaller half of estimated changes, 75% of the larger)" in card
+
 
 def test_calibration_svg_is_a_picture_of_the_deciles():
     from training.learn.card_tables import calibration_svg

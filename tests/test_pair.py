@@ -2,12 +2,14 @@
 person, with the real detector and the embedded model."""
 import json
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
 from facebmi.__main__ import main
+from facebmi.config import ModelConfig
 from facebmi.loading import load_model
-from facebmi.pair import PairError, predict_pair, side_by_side
+from facebmi.pair import PairError, change_halfwidth, predict_pair, side_by_side
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,18 @@ def test_one_side_by_side_picture_is_split_left_before_right_after(predictor, pa
     # The model's change scale times the difference of the two estimates (config.bmi_change_scale says why).
     scale = predictor.config.bmi_change_scale
     assert scale > 1 and pair.bmi_delta == pytest.approx(scale * (pair.after.bmi - pair.before.bmi))
+    # The interval is centred on the change and as wide as pair.change_halfwidth says for it.
+    low, high = pair.bmi_delta_interval
+    assert (low + high) / 2 == pytest.approx(pair.bmi_delta)
+    assert (high - low) / 2 == pytest.approx(float(change_halfwidth(pair.bmi_delta, predictor.config)))
+
+
+def test_the_change_interval_widens_with_the_change():
+    config = ModelConfig(bmi_change_halfwidth=6.0, bmi_change_halfwidth_slope=0.5)
+    widths = change_halfwidth(np.array([0.0, 8.0, -8.0, 20.0]), config)
+    assert widths == pytest.approx([6.0, (36 + 16) ** 0.5, (36 + 16) ** 0.5, (36 + 100) ** 0.5])
+    # Format 1-5 models have no slope: one width for every change.
+    assert change_halfwidth(np.array([0.0, 20.0]), ModelConfig(bmi_change_halfwidth=6.0)) == pytest.approx([6.0, 6.0])
 
 
 def test_pictures_that_are_not_one_pair_say_what_to_do(predictor, astronaut, blank_image):

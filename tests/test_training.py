@@ -200,3 +200,27 @@ def test_training_reads_a_pair_face_as_the_app_does(tiny_folder, tmp_path):
     app = [max(predictor.predict(p, careful=True), key=lambda f: f.area).bmi for p in photos]
     once = infer(model, faces, np.arange(2))["bmi"]
     assert np.allclose(trained, app, atol=1e-3) and not np.allclose(trained, once, atol=1e-3)
+
+
+def test_the_change_interval_is_calibrated_to_grow_with_the_error():
+    """train._change_interval: where the errors grow with the change, the half-width does too, and the level is
+    reached on the calibration pairs; where they do not, one width for all (format 1-5's interval)."""
+    from facebmi.pair import change_halfwidth
+    from training.learn.train import _change_interval
+
+    rng = np.random.default_rng(0)
+    change = rng.uniform(-25, 5, 1000)
+    growing = change + rng.normal(0, 1, 1000) * np.sqrt(9 + 0.16 * change ** 2)
+    halfwidth, slope = _change_interval(change, growing, 0.8)
+    assert halfwidth == pytest.approx(1.2816 * 3, rel=0.25) and slope == pytest.approx(1.2816 * 0.4, rel=0.25)
+    config = ModelConfig(bmi_change_halfwidth=halfwidth, bmi_change_halfwidth_slope=slope)
+    inside = np.abs(growing - change) <= change_halfwidth(change, config)
+    assert inside.mean() >= 0.8
+    large = np.abs(change) > np.median(np.abs(change))
+    assert abs(inside[large].mean() - inside[~large].mean()) < 0.1  # as often for large changes as small ones
+    one_width = np.abs(growing - change) <= np.quantile(np.abs(growing - change), 0.8)
+    assert one_width[~large].mean() - one_width[large].mean() > 0.2  # which one width for all would not be
+
+    flat = change + rng.normal(0, 3, 1000)
+    halfwidth, slope = _change_interval(change, flat, 0.8)
+    assert halfwidth == pytest.approx(1.2816 * 3, rel=0.15) and slope < 0.1

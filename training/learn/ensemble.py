@@ -41,7 +41,8 @@ def build_ensemble(members: list[Path], faces_path: Path, level: float) -> FaceA
     summary["validation"] = None
     ensemble.config = dataclasses.replace(ensemble.config, bmi_interval_level=level,
                                           bmi_interval_log_halfwidth=round(interval["log_halfwidth"], 5),
-                                          bmi_change_halfwidth=round(interval.get("change_halfwidth", 0.0), 4),
+                                          bmi_change_halfwidth=interval.get("change_halfwidth", 0.0),
+                                          bmi_change_halfwidth_slope=interval.get("change_halfwidth_slope", 0.0),
                                           bmi_change_scale=interval.get("change_scale", 1.0),
                                           training=summary)
     summary["validation"] = validate(ensemble, faces)

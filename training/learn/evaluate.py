@@ -21,7 +21,7 @@ from tqdm import tqdm
 from facebmi.config import ModelConfig
 from facebmi.images import ImageError, load_image
 from facebmi.labels import AGE_BRACKETS
-from facebmi.pair import bmi_change
+from facebmi.pair import bmi_change, change_halfwidth
 from facebmi.predictor import Predictor
 from facebmi.report import interval_level, largest_face_index
 from training.learn.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
@@ -116,8 +116,15 @@ def _change_scores(pairs_found, config: ModelConfig, descriptors: np.ndarray | N
     report = change_metrics(true_change, pred_change)
     report["pairs"] = "same person (group split by dlib descriptor)" if descriptors is not None else "same group_id"
     if config.bmi_change_halfwidth > 0:
-        report["interval_coverage"] = float((np.abs(true_change - pred_change) <= config.bmi_change_halfwidth).mean())
-        report["interval_halfwidth"] = float(config.bmi_change_halfwidth)
+        halfwidth = change_halfwidth(pred_change, config)
+        report["interval_coverage"] = float((np.abs(true_change - pred_change) <= halfwidth).mean())
+        report["interval_halfwidth"] = float(config.bmi_change_halfwidth)  # at a change of 0
+        report["interval_mean_halfwidth"] = float(halfwidth.mean())
+        # Coverage where the estimated change is small and where it is large (split at the median): one
+        # width for all covered the small changes more often than the large ones.
+        inside, large = np.abs(true_change - pred_change) <= halfwidth, np.abs(pred_change) > np.median(np.abs(pred_change))
+        report["interval_coverage_smaller_half"] = float(inside[~large].mean()) if (~large).any() else None
+        report["interval_coverage_larger_half"] = float(inside[large].mean()) if large.any() else None
     return report
 
 

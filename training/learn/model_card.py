@@ -60,10 +60,22 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside),
         **_training_facts(config, training), **_robustness_facts(reports, robustness, before, before_robustness,
                                                                  what_changed, f"{config.bmi_interval_level:.0%}",
-                                                                 config.bmi_change_scale, _careful_read_text(config)),
+                                                                 config.bmi_change_scale, _careful_read_text(config),
+                                                                 _change_interval_text(config)),
         map_note=card_tables.map_note(mean_map),
     )
     return str(card).rstrip() + "\n"
+
+
+def _change_interval_text(config) -> str:
+    """The change interval's width (pair.change_halfwidth), in words; '' where the model has none."""
+    w, slope = config.bmi_change_halfwidth, config.bmi_change_halfwidth_slope
+    if w <= 0:
+        return ""
+    if slope <= 0:
+        return f"±{w:.1f} BMI"
+    return (f"±{w:.1f} BMI for no change, widening with the estimated change (±{math.hypot(w, 10 * slope):.1f} "
+            f"for a change of 10; the errors grow with the change on the validation pairs)")
 
 
 def _careful_read_text(config) -> str:
@@ -86,7 +98,8 @@ OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after norm
 
 
 def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str,
-                      config_level: str = "80%", change_scale: float = 1.0, careful_read: str = "") -> dict:
+                      config_level: str = "80%", change_scale: float = 1.0, careful_read: str = "",
+                      change_interval: str = "") -> dict:
     reddit = reports.get("bmi-reddit") or next(iter(reports.values()), {})
     lean = dig(reddit, "bmi_calibration", "lean_under_25")
     slope = dig(reddit, "bmi_calibration", "slope_pred_on_true")
@@ -113,8 +126,11 @@ def _robustness_facts(reports: dict, robustness, before, before_robustness, what
                         f"{_num(change.get('slope'))} (1 = the whole change seen), right sign "
                         f"{_num(change.get('right_sign'), percent=True)} of pairs whose true change is ≥ 1 BMI, "
                         f"MAE {_num(change.get('mae'))}"
-                        + (f"; the ±{_num(change.get('interval_halfwidth'), 1)} BMI {config_level} interval held the "
+                        + (f"; the {config_level} interval ({change_interval or '±' + _num(change.get('interval_halfwidth'), 1) + ' BMI'}) held the "
                            f"true change for {_num(change.get('interval_coverage'), percent=True)} of pairs"
+                           + (f" ({_num(change.get('interval_coverage_smaller_half'), percent=True)} of the smaller "
+                              f"half of estimated changes, {_num(change.get('interval_coverage_larger_half'), percent=True)} "
+                              "of the larger)" if change.get("interval_coverage_larger_half") is not None else "")
                            if change.get("interval_coverage") is not None else "") + "."
                         if isinstance(change, dict) and change.get("n") else ""),
         "before_after_table": card_tables.before_after_table(before, reports, before_robustness, robustness)

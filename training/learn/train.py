@@ -376,9 +376,24 @@ def calibrate_interval(model, faces: FaceTable, level: float) -> dict:
         scale = float(np.clip(np.sqrt(true @ true / (difference @ difference)), 1.0, 3.0))
         change = bmi_change(full[pairs[:, 0]], full[pairs[:, 1]], dataclasses.replace(model.config,
                                                                                       bmi_change_scale=scale))
-        result.update(change_scale=round(scale, 4), change_halfwidth=_conformal(np.abs(change - true), level),
+        halfwidth, slope = _change_interval(change, true, level)
+        result.update(change_scale=round(scale, 4), change_halfwidth=halfwidth, change_halfwidth_slope=slope,
                       change_pairs=int(len(pairs)))
     return result
+
+
+def _change_interval(change: np.ndarray, true: np.ndarray, level: float) -> tuple[float, float]:
+    """Normalised split-conformal interval for the change (pair.change_halfwidth): the squared error modelled as
+    a + b * change^2 (least squares, a > 0, b >= 0), each pair's error divided by sqrt(a + b * change^2), the
+    conformal quantile q of those ratios -> (q * sqrt(a), q * sqrt(b)). Where the error does not grow with the
+    change (b would be negative), b = 0: one width for every change, as in format 1-5 models."""
+    error2 = (change - true) ** 2
+    design = np.stack([np.ones_like(change), change ** 2], 1)
+    a, b = np.linalg.lstsq(design, error2, rcond=None)[0]
+    if b < 0 or a <= 0:
+        a, b = float(error2.mean()), 0.0
+    q = _conformal(np.abs(change - true) / np.sqrt(a + b * change ** 2), level)
+    return round(q * math.sqrt(a), 4), round(q * math.sqrt(b), 4)
 
 
 def _conformal(scores: np.ndarray, level: float) -> float:
@@ -488,7 +503,8 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
     model.config = dataclasses.replace(model.config, format_version=CONFIG_FORMAT_VERSION,
                                        bmi_interval_level=cfg.interval_level,
                                        bmi_interval_log_halfwidth=round(interval["log_halfwidth"], 5) if interval else 0.0,
-                                       bmi_change_halfwidth=round(interval.get("change_halfwidth", 0.0), 4) if interval else 0.0,
+                                       bmi_change_halfwidth=interval.get("change_halfwidth", 0.0) if interval else 0.0,
+                                       bmi_change_halfwidth_slope=interval.get("change_halfwidth_slope", 0.0) if interval else 0.0,
                                        bmi_change_scale=interval.get("change_scale", 1.0) if interval else 1.0,
                                        training=summary)
     summary["validation"] = validate(model, faces)  # with the final heads, interval and change scale
