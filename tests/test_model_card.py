@@ -81,6 +81,7 @@ def test_robustness_groups_calibration_pairs_and_before_after_sections():
     assert "slope 0.55" in card and "held the true change for 79% of pairs" in card
     assert "| bmi-reddit test: BMI Pearson r | 0.666 | 0.720 |" in card
     assert "| bmi-reddit box_cut: bmi shift | +6.38 | +1.84 |" in card
+    assert "reads differently, cut at the face's box: +1.8 BMI on average (robustness benchmark above)." in card
     assert "| robustness targets missed | 3 | 1 |" in card and "Framing no longer matters." in card
     assert "The largest shares are mouth and jaw (40.0%) and eyes (30.0%)" in card
     assert "None" not in card and "nan" not in card.lower().replace("non-commercial", "")

@@ -136,7 +136,18 @@ def _robustness_facts(reports: dict, robustness, before, before_robustness, what
         "before_after_table": card_tables.before_after_table(before, reports, before_robustness, robustness)
         if before or before_robustness else "",
         "what_changed": what_changed,
+        "framing_note": _framing_note(robustness),
     }
+
+
+def _framing_note(robustness) -> str:
+    """A failure-mode line for each framing of a Reddit face whose mean BMI shift misses the ±0.5 target."""
+    framings = {"tight_cut": "cut tight (forehead and chin outside the photo)", "box_cut": "cut at the face's box"}
+    parts = [f"{words}: {shift:+.1f} BMI on average" for variant, words in framings.items()
+             if isinstance(shift := dig(robustness, "table", "bmi-reddit", variant, "bmi_shift"), (int, float))
+             and abs(shift) > 0.5]
+    return ("A face framed tighter than the training photos reads differently, " + "; ".join(parts)
+            + " (robustness benchmark above)") if parts else ""
 
 
 def _training_facts(config: ModelConfig, training: dict) -> dict:
