@@ -93,6 +93,13 @@ def test_robustness_groups_calibration_pairs_and_before_after_sections():
     assert "(±6.0 BMI for no change, widening with the estimated change (±10.0 for a change of 10" in card
     assert "held the true change for 79% of pairs (83% of the smaller half of estimated changes, 75% of the larger)" in card
 
+    # With evaluate's intervals of the shares (people resampled), the card gives them and the number of people.
+    reddit["bmi_change"].update(people=7, right_sign_ci95=[0.712, 0.968], interval_coverage_ci95=[0.6449, 0.9])
+    card = render_model_card(widening, {"bmi-reddit": reddit}, repo_id="org/m", robustness=robust)
+    assert "pairs of photos of one poster (7 posters; " in card
+    assert "(95% CI 71%-97%, resampling people) of pairs whose true change" in card
+    assert "held the true change for 79% (95% CI 64%-90%, resampling people) of pairs (83% of the smaller" in card
+
 
 def test_calibration_svg_is_a_picture_of_the_deciles():
     from training.learn.card_tables import calibration_svg

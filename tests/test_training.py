@@ -106,6 +106,29 @@ def test_change_metrics_slope_and_sign():
     assert flipped["right_sign"] == pytest.approx(4 / 5)
 
 
+def test_share_intervals_resample_people_not_pairs():
+    from training.learn.metrics import change_metrics, person_bootstrap_ci
+
+    rng = np.random.default_rng(1)
+    # 40 people with 3 pairs each; a person's pairs are all right or all wrong (they share their photos).
+    person = np.repeat(np.arange(40), 3)
+    right = np.repeat(rng.random(40) < 0.8, 3).astype(float)
+    low, high = person_bootstrap_ci(right, person)
+    assert low < right.mean() < high
+    as_if_independent = person_bootstrap_ci(right, np.arange(len(right)))
+    # Resampling people sees 40 draws, not 120: its interval is wider, by about sqrt(3).
+    assert (high - low) > 1.4 * (as_if_independent[1] - as_if_independent[0])
+    assert person_bootstrap_ci(right, np.zeros(len(right))) is None  # one person: no interval
+    # Over many simulated test splits, the 95% interval holds the true share about 95% of the time.
+    held = [(lambda lo_hi: lo_hi[0] <= 0.8 <= lo_hi[1])(
+        person_bootstrap_ci(np.repeat(r.random(40) < 0.8, 3), person, draws=400))
+        for r in map(np.random.default_rng, range(100, 300))]
+    assert 0.88 <= np.mean(held) <= 0.99
+    true = np.array([-10.0, -5.0, -2.0, 3.0, 8.0, 0.5])
+    report = change_metrics(true, np.array([-9.0, 4.0, -1.0, 2.0, 7.0, -3.0]), person=np.array([0, 0, 1, 1, 2, 2]))
+    assert report["right_sign_ci95"][0] < report["right_sign"] < report["right_sign_ci95"][1]
+
+
 def test_bracket_head_choice_weighs_children_and_the_old():
     from training.learn.train import bracket_choice_score
 

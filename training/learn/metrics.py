@@ -34,10 +34,11 @@ def bracket_metrics(true_index: np.ndarray, probs: np.ndarray) -> dict:
             "one_off": float((np.abs(pred - true_index) <= 1).mean())}
 
 
-def change_metrics(true_change: np.ndarray, pred_change: np.ndarray, min_change: float = 1.0) -> dict:
+def change_metrics(true_change: np.ndarray, pred_change: np.ndarray, min_change: float = 1.0,
+                   person: np.ndarray | None = None) -> dict:
     """How well predicted BMI changes between two photos of one person follow the true ones: Pearson r, the
     slope of predicted on true change (1 = the full change seen), and the share of pairs whose true change is
-    at least min_change with the right sign."""
+    at least min_change with the right sign; with `person` (who each pair is of), that share's 95% interval."""
     true_change, pred_change = np.asarray(true_change, np.float64), np.asarray(pred_change, np.float64)
     out = {"n": int(len(true_change))}
     if len(true_change) < 3 or true_change.std() == 0:
@@ -49,4 +50,25 @@ def change_metrics(true_change: np.ndarray, pred_change: np.ndarray, min_change:
         right_sign=float((np.sign(pred_change[clear]) == np.sign(true_change[clear])).mean()) if clear.any() else None,
         mae=float(np.abs(pred_change - true_change).mean()),
     )
+    if person is not None and clear.sum() >= 2:
+        right = np.sign(pred_change[clear]) == np.sign(true_change[clear])
+        out["right_sign_ci95"] = person_bootstrap_ci(right, np.asarray(person)[clear])
     return out
+
+
+def person_bootstrap_ci(values: np.ndarray, person: np.ndarray, level: float = 0.95, draws: int = 2000,
+                        seed: int = 0) -> tuple[float, float] | None:
+    """A `level` confidence interval for the mean of per-pair `values` (e.g. 1 where the change had the right
+    sign), resampling people rather than pairs: one person's pairs share their photos and err together, so
+    resampling pairs would claim more certainty than the test split holds. None for fewer than 2 people."""
+    values, person = np.asarray(values, np.float64), np.asarray(person)
+    people, index = np.unique(person, return_inverse=True)
+    if len(people) < 2:
+        return None
+    sums, counts = np.bincount(index, weights=values), np.bincount(index).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    drawn = np.stack([np.bincount(rng.integers(len(people), size=len(people)), minlength=len(people))
+                      for _ in range(draws)])  # (draws, people): how often each person is drawn
+    means = (drawn @ sums) / (drawn @ counts)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)

@@ -120,14 +120,17 @@ def _robustness_facts(reports: dict, robustness, before, before_robustness, what
                         + (f"The change is the difference of the two photos' estimates times {change_scale:.2f}, the "
                            "scale that gives the estimated changes the spread of the true ones on the validation "
                            "pairs (each estimate alone is pulled toward the mean). " if change_scale != 1.0 else "")
-                        + f"Over {_count(change.get('n'))} pairs of photos of one poster (bmi-reddit's group_id "
+                        + f"Over {_count(change.get('n'))} pairs of photos of one poster ("
+                        + (f"{_count(change['people'])} posters; " if isinstance(change.get("people"), int) else "")
+                        + "bmi-reddit's group_id "
                         f"split by dlib's face descriptor, test split): Pearson r of predicted on true change "
                         f"{_num(change.get('pearson_r'))}, slope "
                         f"{_num(change.get('slope'))} (1 = the whole change seen), right sign "
-                        f"{_num(change.get('right_sign'), percent=True)} of pairs whose true change is ≥ 1 BMI, "
-                        f"MAE {_num(change.get('mae'))}"
+                        f"{_num(change.get('right_sign'), percent=True)}{_ci(change.get('right_sign_ci95'))} of "
+                        f"pairs whose true change is ≥ 1 BMI, MAE {_num(change.get('mae'))}"
                         + (f"; the {config_level} interval ({change_interval or '±' + _num(change.get('interval_halfwidth'), 1) + ' BMI'}) held the "
-                           f"true change for {_num(change.get('interval_coverage'), percent=True)} of pairs"
+                           f"true change for {_num(change.get('interval_coverage'), percent=True)}"
+                           f"{_ci(change.get('interval_coverage_ci95'))} of pairs"
                            + (f" ({_num(change.get('interval_coverage_smaller_half'), percent=True)} of the smaller "
                               f"half of estimated changes, {_num(change.get('interval_coverage_larger_half'), percent=True)} "
                               "of the larger)" if change.get("interval_coverage_larger_half") is not None else "")
@@ -190,6 +193,13 @@ def _reports(metrics) -> dict[str, dict]:
         name = Path(str(metrics.get("data", "evaluation"))).name or "evaluation"
         return {name: metrics}
     return {str(k): v for k, v in metrics.items() if isinstance(v, dict)}
+
+
+def _ci(bounds) -> str:
+    """' (95% CI 64-85%)' for a share's interval from evaluate (people resampled); '' where there is none."""
+    if not (isinstance(bounds, (list, tuple)) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
+        return ""
+    return f" (95% CI {bounds[0]:.0%}-{bounds[1]:.0%}, resampling people)"
 
 
 def _num(value, digits: int = 2, percent: bool = False) -> str:
