@@ -141,8 +141,9 @@ PAIR_INTRO = """Two photos of **the same person** (assumed, not checked), or one
 (left: before, right: after). With more than two faces in one picture, give the face numbers (as the Photo tab
 numbers them). Each photo's own estimate is pulled toward the average, so their plain difference would show
 only about half of a real change: the change shown is that difference scaled up to be right on average for
-pairs of one person (and so less certain than either estimate). Its interval is calibrated: on held-out pairs
-of photos of one person the true change fell inside it for about that share of pairs."""
+pairs of one person (and so less certain than either estimate). Its interval is calibrated on held-out pairs of
+photos of one person, but on few of them (about 75), so take its stated share as approximate: the model card
+says how often it held on other test pairs."""
 
 
 def make_analyze_pair(predictor: Predictor, results_folder: str | Path, delete_after: float = DELETE_AFTER):
