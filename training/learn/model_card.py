@@ -196,8 +196,9 @@ def _reports(metrics) -> dict[str, dict]:
 
 
 def _ci(bounds) -> str:
-    """' (95% CI 64-85%)' for a share's interval from evaluate (people resampled); '' where there is none."""
-    if not (isinstance(bounds, (list, tuple)) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
+    """' (95% CI 64%-85%, resampling people)' for evaluate's interval of a share; '' where there is none."""
+    if not (isinstance(bounds, (list, tuple)) and len(bounds) == 2
+            and all(isinstance(b, (int, float)) for b in bounds)):
         return ""
     return f" (95% CI {bounds[0]:.0%}-{bounds[1]:.0%}, resampling people)"
 
