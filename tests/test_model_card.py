@@ -74,6 +74,10 @@ def test_robustness_groups_calibration_pairs_and_before_after_sections():
                                                                              "sides (background, ears)": 0.1}})
     assert "| bmi-reddit | box_cut | 10 | 100.0% | +1.84 | 0.620 |" in card
     assert "Targets missed (1):" in card and "- bmi-reddit box_cut: mean BMI shift +1.84" in card
+    # With the benchmark's intervals, the card says how many misses lie beyond sampling noise.
+    noisy = {**robust, "targets_missed_clearly": []}
+    noisy_card = render_model_card(CONFIG, {"bmi-reddit": reddit}, repo_id="org/m", robustness=noisy)
+    assert "Targets missed (1; 0 of them beyond sampling noise: the whole 95% interval" in noisy_card
     assert "| age-utkface | Asian | 8 | 50.0% | -10.0 | 90.0% | 7.0 |" in card
     assert "| age-utkface | 0-9 | 5 | 70.0% | +10.0 |" in card
     assert "![Mean estimate per true-BMI decile](bmi_calibration.svg)" in card

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.learn.robustness import ROBUSTNESS_TARGETS, VARIANTS, check_targets, main, robustness
+from training.learn.robustness import ROBUSTNESS_TARGETS, VARIANTS, check_targets, clearly_missed, main, robustness
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,13 @@ def test_every_variant_is_scored_against_the_untouched_photo(predictor, portrait
     for name, figures in table.items():  # every variant has its figures (the astronaut is found in all)
         assert figures["found"] is not None, name
         assert 0 <= figures["bracket_agreement"] <= 1 and figures["bmi_mae"] >= 0, name
-    assert isinstance(report["targets_missed"], list)
+    # Three people: each shift and share comes with its interval from resampling them.
+    low, high = table["mirror"]["bmi_shift_ci95"]
+    assert low <= table["mirror"]["bmi_shift"] <= high
+    low, high = table["box_cut"]["bracket_agreement_ci95"]
+    assert 0 <= low <= table["box_cut"]["bracket_agreement"] <= high <= 1
+    assert len(table["box_cut"]["bmi_r_drop_ci95"]) == 2 and "bmi_r_drop_ci95" not in original
+    assert set(report["targets_missed_clearly"]) <= set(report["targets_missed"])
     json.dumps(report)
 
 
@@ -68,6 +74,26 @@ def test_targets_are_checked_per_variant():
     assert any("face40: faces found 90.0%" in m for m in missed)
     assert check_targets({"set": {"original": good, "mirror": good}}) == []
     assert ROBUSTNESS_TARGETS["r_drop_tight"] > ROBUSTNESS_TARGETS["r_drop"]
+    assert clearly_missed(table) == []  # no intervals: none can be called beyond noise
+
+
+def test_a_miss_is_beyond_noise_only_when_its_whole_interval_is_past_the_target():
+    good = {"n": 200, "found": 1.0, "bmi_shift": 0.0, "bmi_r": 0.75, "bracket_agreement": 1.0, "age_shift": 0.0}
+    table = {"set": {"original": good,
+                     # +0.55 against ±0.5, interval +0.20 to +0.90: a miss, within noise
+                     "tight_cut": {**good, "bmi_shift": 0.55, "bmi_shift_ci95": [0.20, 0.90]},
+                     # agreement 75% < 90%, interval 69-81%: beyond noise
+                     "rotate15": {**good, "bracket_agreement": 0.75, "bracket_agreement_ci95": [0.69, 0.81]},
+                     # r 0.70 against 0.75: a drop of 0.05 > 0.03, the drop's interval 0.035-0.07: beyond noise
+                     "jpeg20": {**good, "bmi_r": 0.70, "bmi_r_drop_ci95": [0.035, 0.07]},
+                     # age -1.6 y, interval -2.4 to -0.9: within noise
+                     "face40": {**good, "age_shift": -1.6, "age_shift_ci95": [-2.4, -0.9]}}}
+    missed = check_targets(table)
+    assert len(missed) == 4
+    assert "set tight_cut: mean BMI shift +0.55 beyond ±0.5 (95% CI +0.20 to +0.90)" in missed
+    assert clearly_missed(table) == ["set rotate15: bracket agreement 75.0% < 90% (95% CI 69.0% to 81.0%)",
+                                     "set jpeg20: Pearson r 0.700, more than 0.03 below 0.750 "
+                                     "(95% CI of the drop 0.035 to 0.070)"]
 
 
 def test_cli_prints_json_and_a_table(predictor, portraits, capsys, tmp_path):

@@ -106,6 +106,23 @@ def test_change_metrics_slope_and_sign():
     assert flipped["right_sign"] == pytest.approx(4 / 5)
 
 
+def test_the_interval_of_lost_correlation_compares_the_same_people():
+    from training.learn.metrics import person_bootstrap_r_drop_ci
+
+    rng = np.random.default_rng(2)
+    person = np.repeat(np.arange(100), 2)  # two photos a person
+    true = rng.normal(31, 7, 200)
+    before = true + rng.normal(0, 5, 200)
+    noisier = before + rng.normal(0, 5, 200)  # the same reads with more noise: r falls by ~0.13
+    drop = np.corrcoef(true, before)[0, 1] - np.corrcoef(true, noisier)[0, 1]
+    low, high = person_bootstrap_r_drop_ci(true, before, noisier, person)
+    assert 0 < low < drop < high
+    assert person_bootstrap_r_drop_ci(true, before, before, person) == (0.0, 0.0)
+    # A constant shift leaves r where it was: no drop at all, on any resample.
+    assert person_bootstrap_r_drop_ci(true, before, before + 3, person) == pytest.approx((0.0, 0.0), abs=1e-9)
+    assert person_bootstrap_r_drop_ci(true, before, noisier, np.zeros(200)) is None
+
+
 def test_share_intervals_resample_people_not_pairs():
     from training.learn.metrics import change_metrics, person_bootstrap_ci
 

@@ -45,8 +45,9 @@ def robustness_table(report: dict | None) -> str:
     return "\n".join(rows)
 
 
-def targets_missed(report: dict | None) -> list[str]:
-    missed = dig(report, "targets_missed")
+def targets_missed(report: dict | None, key: str = "targets_missed") -> list[str]:
+    """A robustness report's targets missed (key "targets_missed_clearly": those beyond sampling noise)."""
+    missed = dig(report, key)
     return [str(m) for m in missed] if isinstance(missed, list) else []
 
 

@@ -56,19 +56,50 @@ def change_metrics(true_change: np.ndarray, pred_change: np.ndarray, min_change:
     return out
 
 
-def person_bootstrap_ci(values: np.ndarray, person: np.ndarray, level: float = 0.95, draws: int = 2000,
-                        seed: int = 0) -> tuple[float, float] | None:
-    """A `level` confidence interval for the mean of per-pair `values` (e.g. 1 where the change had the right
-    sign), resampling people rather than pairs: one person's pairs share their photos and err together, so
-    resampling pairs would claim more certainty than the test split holds. None for fewer than 2 people."""
-    values, person = np.asarray(values, np.float64), np.asarray(person)
-    people, index = np.unique(person, return_inverse=True)
+def person_draws(person: np.ndarray, draws: int = 2000, seed: int = 0) -> np.ndarray | None:
+    """(draws, rows): how often each row is drawn when the people (not the rows) are resampled with
+    replacement: one person's photos share a face and err together, so resampling rows would claim more
+    certainty than the data hold. None for fewer than 2 people."""
+    people, index = np.unique(np.asarray(person), return_inverse=True)
     if len(people) < 2:
         return None
-    sums, counts = np.bincount(index, weights=values), np.bincount(index).astype(np.float64)
     rng = np.random.default_rng(seed)
     drawn = np.stack([np.bincount(rng.integers(len(people), size=len(people)), minlength=len(people))
-                      for _ in range(draws)])  # (draws, people): how often each person is drawn
-    means = (drawn @ sums) / (drawn @ counts)
-    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+                      for _ in range(draws)])  # (draws, people)
+    return drawn[:, index].astype(np.float64)
+
+
+def _interval(statistics: np.ndarray, level: float) -> tuple[float, float]:
+    low, high = np.nanquantile(statistics, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
+
+
+def person_bootstrap_ci(values: np.ndarray, person: np.ndarray, level: float = 0.95, draws: int = 2000,
+                        seed: int = 0) -> tuple[float, float] | None:
+    """A `level` confidence interval for the mean of per-row `values` (e.g. 1 where a pair's change had the
+    right sign), resampling people (person_draws). None for fewer than 2 people."""
+    weights = person_draws(person, draws, seed)
+    if weights is None:
+        return None
+    return _interval(weights @ np.asarray(values, np.float64) / weights.sum(1), level)
+
+
+def _weighted_r(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r of x and y under each row of weights (draws, rows); NaN where either is constant."""
+    total = weights.sum(1, keepdims=True)
+    dx = x - (weights @ x)[:, None] / total
+    dy = y - (weights @ y)[:, None] / total
+    sxy, sxx, syy = ((weights * dx * dy).sum(1), (weights * dx * dx).sum(1), (weights * dy * dy).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sxy / np.sqrt(sxx * syy)
+
+
+def person_bootstrap_r_drop_ci(true: np.ndarray, before: np.ndarray, after: np.ndarray, person: np.ndarray,
+                               level: float = 0.95, draws: int = 2000, seed: int = 0) -> tuple[float, float] | None:
+    """A `level` confidence interval for r(true, before) - r(true, after) on the same rows (how much Pearson r
+    a change of the photos costs), resampling people. None for fewer than 2 people."""
+    weights = person_draws(person, draws, seed)
+    if weights is None:
+        return None
+    true, before, after = (np.asarray(a, np.float64) for a in (true, before, after))
+    return _interval(_weighted_r(weights, true, before) - _weighted_r(weights, true, after), level)

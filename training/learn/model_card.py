@@ -108,6 +108,8 @@ def _robustness_facts(reports: dict, robustness, before, before_robustness, what
     return {
         "robustness_table": card_tables.robustness_table(robustness),
         "robustness_missed": card_tables.targets_missed(robustness),
+        "robustness_missed_clearly": card_tables.targets_missed(robustness, "targets_missed_clearly"),
+        "robustness_has_intervals": isinstance(dig(robustness, "targets_missed_clearly"), list),
         "robustness_sample": (f"{dig(robustness, 'split')} split, at most {sample} photos per set, "
                               f"seeded" if sample else f"{dig(robustness, 'split')} split, every photo"),
         "race_table": card_tables.group_table(reports, "per_race", "population (UTKFace race label)"),
