@@ -78,6 +78,11 @@ def test_robustness_groups_calibration_pairs_and_before_after_sections():
     noisy = {**robust, "targets_missed_clearly": []}
     noisy_card = render_model_card(CONFIG, {"bmi-reddit": reddit}, repo_id="org/m", robustness=noisy)
     assert "Targets missed (1; 0 of them beyond sampling noise: the whole 95% interval" in noisy_card
+    assert "beyond noise**" not in noisy_card
+    clear = {**robust, "targets_missed_clearly": robust["targets_missed"]}
+    clear_card = render_model_card(CONFIG, {"bmi-reddit": reddit}, repo_id="org/m", robustness=clear)
+    assert "Targets missed (1; 1 of them" in clear_card
+    assert "- bmi-reddit box_cut: mean BMI shift +1.84: **beyond noise**" in clear_card
     assert "| age-utkface | Asian | 8 | 50.0% | -10.0 | 90.0% | 7.0 |" in card
     assert "| age-utkface | 0-9 | 5 | 70.0% | +10.0 |" in card
     assert "![Mean estimate per true-BMI decile](bmi_calibration.svg)" in card
