@@ -254,9 +254,10 @@ def main(argv=None):
     predictor = Predictor.from_pretrained(args.model, revision=args.revision, device=args.device)
     report = robustness(predictor, args.data, args.split, args.max_per_source or None, args.seed)
     print(format_table(report["table"]), file=sys.stderr)
-    print("\n".join([f"targets missed ({len(report['targets_missed_clearly'])} beyond sampling noise):",
-                     *report["targets_missed"]] if report["targets_missed"] else ["every target met"]),
-          file=sys.stderr)
+    clear = set(report["targets_missed_clearly"])
+    print("\n".join([f"targets missed ({len(clear)} beyond sampling noise, marked *):",
+                     *[("* " if m in clear else "  ") + m for m in report["targets_missed"]]]
+                    if report["targets_missed"] else ["every target met"]), file=sys.stderr)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
