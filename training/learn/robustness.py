@@ -131,14 +131,11 @@ def summarise(results: list[dict], variant: str) -> dict:
     if not found.any():
         return out
     out["found_ci95"] = person_bootstrap_ci(found, person)
-    both = [(r["row"], r["faces"]["original"], r["faces"][variant]) for r in results
-            if r["faces"].get(variant) is not None]
+    both = [(r["row"], r["faces"]["original"], r["faces"][variant]) for r, seen in zip(results, found) if seen]
     person = person[found]
     with_bmi = np.array([row.bmi is not None for row, _, _ in both])
     if with_bmi.any():
-        true = np.array([row.bmi for row, _, _ in both if row.bmi is not None])
-        base = np.array([o.bmi for (row, o, _) in both if row.bmi is not None])
-        pred = np.array([v.bmi for (row, _, v) in both if row.bmi is not None])
+        true, base, pred = map(np.array, zip(*[(row.bmi, o.bmi, v.bmi) for row, o, v in both if row.bmi is not None]))
         out["bmi_shift"] = float(np.mean(pred - base))
         out["bmi_shift_ci95"] = person_bootstrap_ci(pred - base, person[with_bmi])
         out["bmi_r"] = float(np.corrcoef(true, pred)[0, 1]) if len(true) > 2 and pred.std() > 0 else None
