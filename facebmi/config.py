@@ -18,7 +18,8 @@ from .labels import AGE_BRACKETS
 # 4: pair_views (format 1-3 models: 1, each photo of a pair read once).
 # 5: pair_read_mirror and pair_read_shift replace pair_views (its jittered views helped one network, not another).
 # 6: bmi_change_halfwidth_slope (format 1-5 models: 0, a change interval of one width for every change).
-CONFIG_FORMAT_VERSION = 6
+# 7: crop.flat_border_outside (format 1-6 models: False, every pixel of the file is photo).
+CONFIG_FORMAT_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class CropSpec:
     # picture here". "edge" (format 1 models): repeat the edge pixels; stripes whose amount told the network
     # which source a face came from (73% of a UTKFace crop, 14% of a Reddit one) instead of what it shows.
     outside: str = "mean"
+    # Treat a flat border as outside the photo too: a region of one colour (within FLAT_TOLERANCE, align.py)
+    # that holds a corner of the file and at least 1% of it: the black corners of a rotated photo, letterbox
+    # bars, a plain canvas a photo was pasted on. Filled like the outside, they cannot tell the network how a
+    # photo was framed: a tight UTKFace chip rotated 15 degrees had its bracket changed for 1 face in 3 by its
+    # black corners, 1 in 8 with them grey (docs/measurements/2026-12-02d/rotation_fill_v8_validation.txt).
+    # Format 1-6 models: False.
+    flat_border_outside: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,8 @@ class ModelConfig:
                 raise ValueError("config.json is format 4 with pair_views above 1, a pair read this facebmi no "
                                  "longer makes: recalibrate it (python -m training.learn.train --calibrate-only)")
         crop = _tuples(data.get("crop", {}))
+        if version < 7:
+            crop.setdefault("flat_border_outside", False)  # format 1-6: every pixel of the file is photo
         if version < 2:
             crop.setdefault("outside", "edge")  # how format 1 models were trained
             values.setdefault("flip_average", False)

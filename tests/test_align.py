@@ -4,7 +4,8 @@ import pytest
 import torch
 from PIL import Image
 
-from facebmi.align import crop_context, crop_faces, similarity_transform, template_points, to_model_input
+from facebmi.align import (FLAT_TOLERANCE, crop_context, crop_faces, photo_mask, similarity_transform,
+                            template_points, to_model_input)
 from facebmi.config import CropSpec, ModelConfig
 from facebmi.detect import FaceDetector, main_face
 
@@ -161,3 +162,69 @@ def test_shifted_views_are_the_crop_moved_by_whole_pixels(astronaut):
         shifted_views(crop_context(astronaut, landmarks, spec, (spec.size + 2) / spec.size), spec, 2)
     with pytest.raises(ValueError, match="outside 'mean'"):
         shifted_views(crop_context(astronaut, landmarks, spec, 1.5), CropSpec(outside="edge"), 1)
+
+
+def _pasted(photo: Image.Image, size: tuple[int, int], at: tuple[int, int], colour) -> Image.Image:
+    canvas = Image.new("RGB", size, colour)
+    canvas.paste(photo, at)
+    return canvas
+
+
+@pytest.mark.parametrize("box, size, at, colour", [
+    ((150, 20, 330, 250), (819, 819), (153, 153), (200, 200, 200)),  # pasted on a plain canvas 1.6x its size
+    ((110, 80, 370, 200), (260, 400), (0, 140), (0, 0, 0)),  # letterboxed: black bars above and below
+    ((150, 20, 330, 250), (400, 230), (110, 0), (255, 255, 255)),  # pillarboxed in white
+])
+def test_a_flat_border_is_cropped_like_the_outside_of_the_photo(astronaut, box, size, at, colour):
+    """The same photo on a plain canvas or between bars gives the crop of the photo alone: the border's pixels
+    are outside the photo, filled like the outside, so how a photo was framed cannot move the estimate."""
+    spec = CropSpec()
+    face = main_face(FaceDetector().detect(astronaut))
+    tight = astronaut.crop(box)  # the face fills it: the crop reaches past its edges
+    points = face.landmarks - np.array(box[:2])
+    alone = crop_faces(tight, [points], spec)[0].int()
+    framed = _pasted(tight, size, at, colour)
+    on_canvas = crop_faces(framed, [points + np.array(at)], spec)[0].int()
+    assert (on_canvas - alone).abs().max() <= 1
+    # Format 1-6 models read every pixel of the file as photo: there the border shows in the crop.
+    old = CropSpec(flat_border_outside=False)
+    assert (crop_faces(framed, [points + np.array(at)], old)[0].int() - alone).abs().float().mean() > 5
+    context = crop_context(framed, [points + np.array(at)], spec, 1.5)[0]
+    assert (context[:, 28:140, 28:140].int() - crop_context(tight, [points], spec, 1.5)[0, :, 28:140, 28:140].int()
+            ).abs().max() <= 1
+
+
+def test_the_corners_a_rotation_leaves_are_outside_and_the_photo_keeps_its_own_black(astronaut):
+    """Rotated with black corners: the corners are border, the photo's own black (the astronaut's bottom
+    right, which meets them) is not, because it lies inside the photo's convex outline."""
+    turned = astronaut.rotate(15, Image.BICUBIC, expand=True)
+    mask = np.asarray(photo_mask(turned)) > 0
+    assert abs((1 - mask.mean()) - (1 - 512 ** 2 / turned.width ** 2)) < 0.01  # the corners' share of the file
+    own_black = (np.asarray(turned.rotate(0)) <= FLAT_TOLERANCE).all(axis=2)
+    photo = np.asarray(Image.new("L", astronaut.size, 255).rotate(15, Image.NEAREST, expand=True)) > 0
+    assert (own_black & photo).sum() > 2000  # the photo has black of its own that touches the corners
+    assert mask[own_black & photo].mean() > 0.99
+
+
+def test_a_photo_without_a_flat_border_has_no_mask(astronaut):
+    assert photo_mask(astronaut) is None  # its black corner is the photo's own (< 1% and within its outline)
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    assert photo_mask(noise) is None
+    assert photo_mask(Image.new("RGB", (300, 200), (10, 20, 30))) is None  # blank: nothing to tell apart
+    with pytest.raises(ValueError, match="RGB"):
+        photo_mask(astronaut.convert("L"))
+
+
+def test_a_huge_photo_gets_its_border_from_a_smaller_copy(astronaut):
+    framed = _pasted(astronaut.resize((2048, 2048)), (3000, 2048), (476, 0), (255, 255, 255))
+    mask = np.asarray(photo_mask(framed)) > 0
+    assert mask.shape == (2048, 3000)
+    assert not mask[:, :470].any() and not mask[:, -470:].any() and mask[:, 480:2520].all()
+
+
+def test_format_6_configs_read_every_pixel_as_photo():
+    old = ModelConfig.from_dict({**ModelConfig().to_dict(), "format_version": 6,
+                                 "crop": {"size": 112, "face_fraction": 0.7, "outside": "mean"}})
+    assert old.crop.flat_border_outside is False
+    assert ModelConfig().crop.flat_border_outside is True
+    assert ModelConfig.from_dict(ModelConfig().to_dict()).crop.flat_border_outside is True

@@ -117,3 +117,11 @@ def test_calibration_svg_is_a_picture_of_the_deciles():
                                                            {"true_mean": 40.0, "pred_mean": 35.0}]}})
     assert svg.startswith("<svg") and svg.count("<circle") == 2 and "</svg>" in svg
     assert calibration_svg({}) is None
+
+
+def test_the_contract_says_whether_a_flat_border_counts_as_outside():
+    """The crop rule a model was made for is in its card: format 7 models fill a flat border like the outside."""
+    assert "counts as outside the photo" in render_model_card(CONFIG, None, repo_id="org/m")
+    old = dataclasses.replace(CONFIG, crop=dataclasses.replace(CONFIG.crop, flat_border_outside=False))
+    card = render_model_card(old, None, repo_id="org/m")
+    assert "normalisation mean colour" in card and "counts as outside the photo" not in card

@@ -57,7 +57,8 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         embedding_dim=config.embedding_dim, format_version=config.format_version, backbone=config.backbone,
         crop_size=crop.size, face_fraction=crop.face_fraction, mean=list(crop.mean), std=list(crop.std),
         max_side=detect.max_side, min_face=detect.min_face_size, min_score=detect.min_score,
-        edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside),
+        edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside) + (
+            FLAT_BORDER_TEXT if crop.flat_border_outside and crop.outside == "mean" else ""),
         **_training_facts(config, training), **_robustness_facts(reports, robustness, before, before_robustness,
                                                                  what_changed, f"{config.bmi_interval_level:.0%}",
                                                                  config.bmi_change_scale, _careful_read_text(config),
@@ -95,6 +96,8 @@ def _careful_read_text(config) -> str:
 
 OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after normalisation), in every source",
                 "edge": "the photo's edge pixels repeated (format 1)"}
+FLAT_BORDER_TEXT = ("; a flat border of one exact colour that holds a corner of the file (rotation corners, letterbox "
+                    "bars, a plain canvas; `facebmi.align.photo_mask`) counts as outside the photo")
 
 
 def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str,
