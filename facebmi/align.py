@@ -5,7 +5,8 @@ A face is aligned by the similarity transform (rotation, uniform scale, shift) t
 landmarks onto a fixed template, so eyes and mouth land at the same place in every crop. Where the crop
 reaches past the photo's edge, it is filled with one plain colour (`CropSpec.outside`, see config.py), the
 same in every source and at inference, so how a photo is framed is not something the network can read. A flat
-border (black corners of a rotated photo, letterbox bars, a plain canvas: `photo_mask`) counts as outside too.
+border (black corners of a rotated photo, letterbox bars, a plain canvas) and a backdrop without detail (a blurred
+copy of the photo behind it, blurred bars beside a portrait) count as outside too: `photo_mask`.
 
 Training caches a wider view of each face (`crop_context`: the same alignment, more around it, plus which
 pixels lie inside the photo) and re-frames it at random (training/learn/augment.py); `fill_outside` is the one
@@ -43,6 +44,29 @@ FLAT_EXACT_SHARE = 0.9
 FLAT_MAX_SIDE = 1024  # the border is found on a copy at most this large (box-filtered), then scaled back
 FLAT_STEP = 4  # a corner's region is first measured on every 4th pixel: on a 640x480 photo ~0.3 ms instead of 2.5
 
+# A backdrop: the photo is a rectangle with detail in it, pasted on something with none (a blurred, enlarged copy of
+# itself, blurred bars beside a portrait, a soft gradient). Found on a copy at most BACKDROP_MAX_SIDE large, where a
+# pixel is "sharp" when its grey level differs from a neighbour's by BACKDROP_SHARP or more: a Gaussian blur of radius
+# 12 leaves even a black-to-white edge below ~9 levels a pixel, while a photo's own edges, hair and texture pass it.
+BACKDROP_MAX_SIDE = 512
+BACKDROP_SHARP = 10
+BACKDROP_LINE = 0.02  # the photo's rectangle: the rows and columns with at least this share of sharp pixels
+BACKDROP_MARGIN = 0.03  # a side of the file counts as backdrop when at least this share of it lies outside the rectangle
+BACKDROP_MIN_SHARE = 0.08  # and the backdrop is at least this share of the file
+# Outside the rectangle at most this share of pixels is sharp, not counting a band BACKDROP_BAND px wide around it
+# (JPEG rings beside the seam).
+BACKDROP_STRAY = 0.002
+BACKDROP_BAND = 4
+# Each side that meets the backdrop is a straight seam: a line BACKDROP_SEAM_WIDTH px wide, within BACKDROP_SEAM_REACH
+# px of the rectangle's edge (past JPEG's rings), holds a sharp pixel along at least BACKDROP_SEAM of its length. A
+# sharp subject before a blurred background (a portrait's bokeh) ends in a silhouette, not a line. On 300 photos a
+# source that are not test photos (where these values were set), the rule found only what is not photo: in 34 Reddit
+# photos bars (21 also flat; 13 near-white or streaked, which the flat rule misses), in 3 UTKFace chips their
+# out-of-photo padding, in the Adience subset nothing (docs/measurements/2026-12-06).
+BACKDROP_SEAM = 0.5
+BACKDROP_SEAM_REACH = 8
+BACKDROP_SEAM_WIDTH = 3
+
 
 def template_points(size: int, face_fraction: float) -> np.ndarray:
     """The template in output pixels of a size x size crop, shrunk about the centre so the face spans
@@ -68,7 +92,7 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def crop_faces(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, spec: CropSpec) -> torch.Tensor:
     """Aligned face crops as a uint8 tensor (N, 3, size, size), RGB; one per (5, 2) landmark array."""
     crops = []
-    mask = photo_mask(image) if spec.flat_border_outside and len(landmarks) else None
+    mask = _photo_mask_for(image, spec) if len(landmarks) else None
     for points in landmarks:
         rgb, inside = _sample(image, _points(points), spec.size, spec.face_fraction, edge=spec.outside == "edge",
                               mask=mask)
@@ -87,7 +111,7 @@ def crop_context(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, s
     if (side - spec.size) % 2:
         raise ValueError(f"context {context} must widen the {spec.size} px crop by an even number of pixels")
     views = []
-    mask = photo_mask(image) if spec.flat_border_outside and len(landmarks) else None
+    mask = _photo_mask_for(image, spec) if len(landmarks) else None
     for points in landmarks:
         rgb, inside = _sample(image, _points(points), side, spec.face_fraction * spec.size / side, edge=False,
                               mask=mask)
@@ -97,18 +121,35 @@ def crop_context(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, s
     return torch.stack(views).round().clamp(0, 255).to(torch.uint8)
 
 
-def photo_mask(image: Image.Image) -> Image.Image | None:
-    """Which pixels of the file are photo: an "L" image of the file's size, 255 on the photo and 0 on a flat
-    border, or None when there is none (most photos). A flat border is a 4-connected region of one colour (every
-    channel within FLAT_TOLERANCE of a corner pixel's, FLAT_EXACT_SHARE of it within FLAT_EXACT of its median)
-    that holds that corner and at least FLAT_MIN_SHARE of the file, less the convex hull of the rest: the corners a
-    rotation leaves, letterbox bars, the canvas a photo was pasted on. The hull keeps a photo's own flat areas that
-    meet the border (a black jacket touching black corners) as photo: a photo is convex, and what was added
-    around it is not inside it."""
+def photo_mask(image: Image.Image, flat: bool = True, backdrop: bool = True) -> Image.Image | None:
+    """Which pixels of the file are photo: an "L" image of the file's size, 255 on the photo and 0 on what was added
+    around it, or None when nothing was (most photos). flat: a flat border (`_flat_border`) is not photo; backdrop:
+    outside the photo's rectangle on a backdrop without detail (`backdrop_rectangle`) is not photo."""
     if image.mode != "RGB":
         raise ValueError(f"photo_mask takes an RGB image (load_image makes one), not {image.mode}")
     factor = max(1, math.ceil(max(image.size) / FLAT_MAX_SIDE))
     small = np.asarray(image.reduce(factor) if factor > 1 else image)
+    h, w = small.shape[:2]
+    border = _flat_border(small) if flat else np.zeros((h, w), dtype=bool)
+    rectangle = backdrop_rectangle(image) if backdrop else None
+    if rectangle is not None:
+        x0, y0, x1, y1 = (round(v / factor) for v in rectangle)
+        outside = np.ones((h, w), dtype=bool)
+        outside[y0:y1, x0:x1] = False
+        border |= outside
+    if not border.any():
+        return None
+    mask = Image.fromarray(np.where(border, 0, 255).astype(np.uint8))
+    return mask.resize(image.size, Image.NEAREST) if factor > 1 else mask
+
+
+def _flat_border(small: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) -> boolean (H, W), True on a flat border: a 4-connected region of one colour (every channel
+    within FLAT_TOLERANCE of a corner pixel's, FLAT_EXACT_SHARE of it within FLAT_EXACT of its median) that holds
+    that corner and at least FLAT_MIN_SHARE of the file, less the convex hull of the rest: the corners a rotation
+    leaves, letterbox bars, the canvas a photo was pasted on. The hull keeps a photo's own flat areas that meet the
+    border (a black jacket touching black corners) as photo: a photo is convex, and what was added around it is not
+    inside it. All False for a blank file: nothing to tell apart."""
     h, w = small.shape[:2]
     border = np.zeros((h, w), dtype=bool)
     # A first look at every FLAT_STEP-th pixel (and the last row and column, so the corners are in it): most
@@ -134,13 +175,54 @@ def photo_mask(image: Image.Image) -> Image.Image | None:
         colours = small[region]
         if _like(colours, np.median(colours, axis=0), FLAT_EXACT).mean() >= FLAT_EXACT_SHARE:
             border |= region
-    if not border.any() or border.all():  # no border, or a blank file: nothing to tell apart
+    if not border.any() or border.all():
+        return np.zeros((h, w), dtype=bool)
+    return border & ~_convex_hull(~border)
+
+
+def backdrop_rectangle(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """The photo's rectangle (x0, y0, x1, y1 in the file's pixels) when the photo was pasted on a backdrop without
+    detail, else None: the rectangle that holds the sharp pixels (BACKDROP_* above), when at least one side of the
+    file lies outside it, nothing sharp lies outside it, and each side that meets the backdrop is a straight seam.
+    A flat canvas is such a backdrop too; a blurred one is what the flat rule cannot see."""
+    factor = max(1, math.ceil(max(image.size) / BACKDROP_MAX_SIDE))
+    grey = np.asarray((image.reduce(factor) if factor > 1 else image).convert("L"), dtype=np.int16)
+    h, w = grey.shape
+    across, down = np.abs(np.diff(grey, axis=1)) >= BACKDROP_SHARP, np.abs(np.diff(grey, axis=0)) >= BACKDROP_SHARP
+    sharp = np.zeros((h, w), dtype=bool)  # both pixels of a step count
+    sharp[:, 1:] |= across
+    sharp[:, :-1] |= across
+    sharp[1:] |= down
+    sharp[:-1] |= down
+    rows = np.flatnonzero(sharp.mean(axis=1) >= BACKDROP_LINE)
+    cols = np.flatnonzero(sharp.mean(axis=0) >= BACKDROP_LINE)
+    if len(rows) < 2 or len(cols) < 2:
+        return None  # no detail anywhere: no photo to tell from a backdrop
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    meets = {"top": y0 >= BACKDROP_MARGIN * h, "bottom": h - y1 >= BACKDROP_MARGIN * h,
+             "left": x0 >= BACKDROP_MARGIN * w, "right": w - x1 >= BACKDROP_MARGIN * w}
+    if not any(meets.values()) or (y1 - y0) * (x1 - x0) > (1 - BACKDROP_MIN_SHARE) * h * w:
         return None
-    border &= ~_convex_hull(~border)
-    if not border.any():
+    far = np.ones((h, w), dtype=bool)
+    b = BACKDROP_BAND
+    far[max(0, y0 - b):y1 + b, max(0, x0 - b):x1 + b] = False
+    if far.any() and sharp[far].mean() > BACKDROP_STRAY:
+        return None  # detail outside: a photo's own background, not a backdrop
+    # Each side's seam: the coverage of the line at each offset from the rectangle's edge inwards; the rectangle's
+    # side moves to the best line (past JPEG's rings, which are sharp too but fainter along the seam).
+    width, reach = BACKDROP_SEAM_WIDTH, BACKDROP_SEAM_REACH - BACKDROP_SEAM_WIDTH + 1
+    inside = sharp[y0:y1, x0:x1]
+    lines = {"top": [inside[o:o + width].any(axis=0).mean() for o in range(reach)],
+             "bottom": [inside[len(inside) - o - width:len(inside) - o].any(axis=0).mean() for o in range(reach)],
+             "left": [inside[:, o:o + width].any(axis=1).mean() for o in range(reach)],
+             "right": [inside[:, inside.shape[1] - o - width:inside.shape[1] - o].any(axis=1).mean()
+                       for o in range(reach)]}
+    if any(meets[side] and max(lines[side]) < BACKDROP_SEAM for side in meets):
         return None
-    mask = Image.fromarray(np.where(border, 0, 255).astype(np.uint8))
-    return mask.resize(image.size, Image.NEAREST) if factor > 1 else mask
+    at = {side: int(np.argmax(lines[side])) if meets[side] else 0 for side in meets}
+    x0, y0, x1, y1 = x0 + at["left"], y0 + at["top"], x1 - at["right"], y1 - at["bottom"]
+    return (int(x0 * factor), int(y0 * factor), int(min(image.width, x1 * factor)),
+            int(min(image.height, y1 * factor)))
 
 
 def _region(pixels: np.ndarray, corner: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray | None:
@@ -225,6 +307,13 @@ def to_model_input(crops: torch.Tensor, spec: CropSpec) -> torch.Tensor:
     mean = torch.tensor(spec.mean, device=crops.device).view(1, 3, 1, 1)
     std = torch.tensor(spec.std, device=crops.device).view(1, 3, 1, 1)
     return (crops.float() / 255.0 - mean) / std
+
+
+def _photo_mask_for(image: Image.Image, spec: CropSpec) -> Image.Image | None:
+    """photo_mask by the model's contract (format 1-6 models: no mask; format 7: flat borders only)."""
+    if not (spec.flat_border_outside or spec.backdrop_outside):
+        return None
+    return photo_mask(image, flat=spec.flat_border_outside, backdrop=spec.backdrop_outside)
 
 
 def _points(points) -> np.ndarray:

@@ -19,7 +19,8 @@ from .labels import AGE_BRACKETS
 # 5: pair_read_mirror and pair_read_shift replace pair_views (its jittered views helped one network, not another).
 # 6: bmi_change_halfwidth_slope (format 1-5 models: 0, a change interval of one width for every change).
 # 7: crop.flat_border_outside (format 1-6 models: False, every pixel of the file is photo).
-CONFIG_FORMAT_VERSION = 7
+# 8: crop.backdrop_outside (format 1-7 models: False, only a flat border is not photo).
+CONFIG_FORMAT_VERSION = 8
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ class CropSpec:
     # black corners, 1 in 8 with them grey (docs/measurements/2026-12-02d/rotation_fill_v8_validation.txt).
     # Format 1-6 models: False.
     flat_border_outside: bool = True
+    # Treat a backdrop without detail as outside the photo too (align.backdrop_rectangle): a photo pasted on a
+    # blurred, enlarged copy of itself (phone apps fit portraits to square or wide frames so), blurred or streaked
+    # bars beside it, a near-white border JPEG has left uneven. The flat rule misses these, and a tight UTKFace chip
+    # on a blurred copy of itself changed its bracket for 1 face in 4 (docs/measurements/2026-12-06). Format 1-7
+    # models: False.
+    backdrop_outside: bool = True
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,8 @@ class ModelConfig:
         crop = _tuples(data.get("crop", {}))
         if version < 7:
             crop.setdefault("flat_border_outside", False)  # format 1-6: every pixel of the file is photo
+        if version < 8:
+            crop.setdefault("backdrop_outside", False)  # format 1-7: only a flat border is not photo
         if version < 2:
             crop.setdefault("outside", "edge")  # how format 1 models were trained
             values.setdefault("flip_average", False)

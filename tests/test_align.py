@@ -1,11 +1,13 @@
 """The crop is defined once and shared: training's cached crops equal what the app feeds the model."""
+import io
+
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
-from facebmi.align import (FLAT_TOLERANCE, crop_context, crop_faces, photo_mask, similarity_transform,
-                            template_points, to_model_input)
+from facebmi.align import (FLAT_TOLERANCE, backdrop_rectangle, crop_context, crop_faces, photo_mask,
+                            similarity_transform, template_points, to_model_input)
 from facebmi.config import CropSpec, ModelConfig
 from facebmi.detect import FaceDetector, main_face
 
@@ -187,7 +189,7 @@ def test_a_flat_border_is_cropped_like_the_outside_of_the_photo(astronaut, box, 
     on_canvas = crop_faces(framed, [points + np.array(at)], spec)[0].int()
     assert (on_canvas - alone).abs().max() <= 1
     # Format 1-6 models read every pixel of the file as photo: there the border shows in the crop.
-    old = CropSpec(flat_border_outside=False)
+    old = CropSpec(flat_border_outside=False, backdrop_outside=False)
     assert (crop_faces(framed, [points + np.array(at)], old)[0].int() - alone).abs().float().mean() > 5
     context = crop_context(framed, [points + np.array(at)], spec, 1.5)[0]
     assert (context[:, 28:140, 28:140].int() - crop_context(tight, [points], spec, 1.5)[0, :, 28:140, 28:140].int()
@@ -220,6 +222,71 @@ def test_a_huge_photo_gets_its_border_from_a_smaller_copy(astronaut):
     mask = np.asarray(photo_mask(framed)) > 0
     assert mask.shape == (2048, 3000)
     assert not mask[:, :470].any() and not mask[:, -470:].any() and mask[:, 480:2520].all()
+
+
+def _jpeg(photo: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=quality)
+    return Image.open(buffer).convert("RGB")
+
+
+def _on_blurred_copy(photo: Image.Image, size: tuple[int, int], radius: float) -> tuple[Image.Image, tuple[int, int]]:
+    """The photo centred on a blurred copy of itself stretched to size (as phone apps fit a photo to a frame)."""
+    backdrop = photo.resize(size, Image.BILINEAR).filter(ImageFilter.GaussianBlur(radius))
+    at = ((size[0] - photo.width) // 2, (size[1] - photo.height) // 2)
+    backdrop.paste(photo, at)
+    return backdrop, at
+
+
+@pytest.mark.parametrize("size, radius, quality", [
+    ((288, 368), 20, None),  # on a blurred copy of itself 1.6x its size
+    ((288, 368), 20, 85),  # the same saved as JPEG: rings beside the seam
+    ((409, 230), 15, None),  # a portrait fitted to a 16:9 frame between blurred bars
+    ((225, 288), 25, None),  # 1.25x, blurred harder
+])
+def test_a_blurred_backdrop_is_cropped_like_the_outside_of_the_photo(astronaut, size, radius, quality):
+    """A face that fills its photo, pasted on a blurred copy of itself: the backdrop is found (the photo's rectangle
+    within a pixel or two) and the crop is that of the photo alone, as for a flat canvas. Without the rule
+    (format 1-7) the blurred face around the face shows in the crop."""
+    photo = astronaut.crop((150, 20, 330, 250))  # 180 x 230, the face fills it
+    framed, at = _on_blurred_copy(photo, size, radius)
+    expected = (at[0], at[1], at[0] + photo.width, at[1] + photo.height)
+    if quality:
+        framed = _jpeg(framed, quality)
+        photo = framed.crop(expected)  # the photo as JPEG left it
+    found = backdrop_rectangle(framed)
+    assert found is not None
+    # JPEG's rings beside the seam are sharp: the rectangle may take in a few of their pixels
+    assert np.abs(np.array(found) - np.array(expected)).max() <= (6 if quality else 2)
+    points = main_face(FaceDetector().detect(framed)).landmarks
+    spec = CropSpec()
+    alone = crop_faces(photo, [points - np.array(at)], spec)[0].float()
+    on_backdrop = crop_faces(framed, [points], spec)[0].float()
+    unmasked = crop_faces(framed, [points], CropSpec(backdrop_outside=False))[0].float()
+    assert (on_backdrop - alone).abs().mean() < 1  # only where the rectangle is a pixel or a ring off
+    assert (unmasked - alone).abs().mean() > 3 * (on_backdrop - alone).abs().mean()
+
+
+def test_a_sharp_subject_before_a_blurred_background_is_photo(astronaut):
+    """Shallow depth of field is not a backdrop: the subject ends in a silhouette, not in straight seams, so the
+    blurred background stays photo. Nor is a photo sharp to its edges."""
+    background = astronaut.filter(ImageFilter.GaussianBlur(12))
+    subject = Image.new("L", astronaut.size, 0)
+    ImageDraw.Draw(subject).ellipse((120, 10, 400, 470), fill=255)
+    portrait = Image.composite(astronaut, background, subject.filter(ImageFilter.GaussianBlur(2)))
+    assert backdrop_rectangle(portrait) is None
+    assert photo_mask(portrait) is None
+    assert backdrop_rectangle(astronaut) is None
+    assert backdrop_rectangle(Image.new("RGB", (300, 200), (90, 90, 90))) is None  # no detail at all: no photo
+
+
+def test_format_7_configs_see_no_backdrop():
+    old = ModelConfig.from_dict({**ModelConfig().to_dict(), "format_version": 7,
+                                 "crop": {"size": 112, "face_fraction": 0.7, "outside": "mean",
+                                          "flat_border_outside": True}})
+    assert old.crop.backdrop_outside is False and old.crop.flat_border_outside is True
+    assert ModelConfig().crop.backdrop_outside is True
+    assert ModelConfig.from_dict(ModelConfig().to_dict()).crop.backdrop_outside is True
 
 
 def test_format_6_configs_read_every_pixel_as_photo():

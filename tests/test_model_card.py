@@ -125,3 +125,11 @@ def test_the_contract_says_whether_a_flat_border_counts_as_outside():
     old = dataclasses.replace(CONFIG, crop=dataclasses.replace(CONFIG.crop, flat_border_outside=False))
     card = render_model_card(old, None, repo_id="org/m")
     assert "normalisation mean colour" in card and "counts as outside the photo" not in card
+
+
+def test_the_contract_says_whether_a_backdrop_counts_as_outside():
+    """Format 8 models fill a backdrop without detail like the outside too; format 7 ones do not, and say so."""
+    assert "backdrop without detail" in render_model_card(CONFIG, None, repo_id="org/m")
+    old = dataclasses.replace(CONFIG, crop=dataclasses.replace(CONFIG.crop, backdrop_outside=False))
+    card = render_model_card(old, None, repo_id="org/m")
+    assert "counts as outside the photo" in card and "backdrop without detail" not in card

@@ -26,8 +26,9 @@ SHARD_SIZE = 500  # rows per saved shard: small enough that an interruption lose
 # can re-frame it at random (tighter, looser, shifted) without going back to the photo: 1.5 x 112 = 168 px.
 CONTEXT = 1.5
 # Bumped when the cached columns change, so older shards are rebuilt rather than read with a column missing.
-# 2: mirror_context. 3: a flat border (align.photo_mask) is outside the photo in crops and views.
-CACHE_FORMAT = 3
+# 2: mirror_context. 3: a flat border (align.photo_mask) is outside the photo in crops and views. 4: a backdrop
+# without detail (align.backdrop_rectangle) is too.
+CACHE_FORMAT = 4
 
 _worker = {}
 

@@ -58,7 +58,8 @@ def render_model_card(config: ModelConfig, metrics: dict | None = None, *, repo_
         crop_size=crop.size, face_fraction=crop.face_fraction, mean=list(crop.mean), std=list(crop.std),
         max_side=detect.max_side, min_face=detect.min_face_size, min_score=detect.min_score,
         edge_pad=detect.edge_pad, outside=OUTSIDE_TEXT.get(crop.outside, crop.outside) + (
-            FLAT_BORDER_TEXT if crop.flat_border_outside and crop.outside == "mean" else ""),
+            FLAT_BORDER_TEXT if crop.flat_border_outside and crop.outside == "mean" else "") + (
+            BACKDROP_TEXT if crop.backdrop_outside and crop.outside == "mean" else ""),
         **_training_facts(config, training), **_robustness_facts(reports, robustness, before, before_robustness,
                                                                  what_changed, f"{config.bmi_interval_level:.0%}",
                                                                  config.bmi_change_scale, _careful_read_text(config),
@@ -98,6 +99,8 @@ OUTSIDE_TEXT = {"mean": "filled with the normalisation mean colour (0 after norm
                 "edge": "the photo's edge pixels repeated (format 1)"}
 FLAT_BORDER_TEXT = ("; a flat border of one exact colour that holds a corner of the file (rotation corners, letterbox "
                     "bars, a plain canvas; `facebmi.align.photo_mask`) counts as outside the photo")
+BACKDROP_TEXT = ("; so does a backdrop without detail around the photo's rectangle (a blurred copy of the photo behind "
+                 "it, blurred or streaked bars; `facebmi.align.backdrop_rectangle`)")
 
 
 def _robustness_facts(reports: dict, robustness, before, before_robustness, what_changed: str,
