@@ -209,18 +209,20 @@ def backdrop_rectangle(image: Image.Image) -> tuple[int, int, int, int] | None:
     if far.any() and sharp[far].mean() > BACKDROP_STRAY:
         return None  # detail outside: a photo's own background, not a backdrop
     # Each side's seam: the coverage of the line at each offset from the rectangle's edge inwards; the rectangle's
-    # side moves to the best line (past JPEG's rings, which are sharp too but fainter along the seam).
-    width, reach = BACKDROP_SEAM_WIDTH, BACKDROP_SEAM_REACH - BACKDROP_SEAM_WIDTH + 1
+    # side moves to the best line (past JPEG's rings, which are sharp too but fainter along the seam). Each side is
+    # read from the rectangle turned so that the side is its first row.
     inside = sharp[y0:y1, x0:x1]
-    lines = {"top": [inside[o:o + width].any(axis=0).mean() for o in range(reach)],
-             "bottom": [inside[len(inside) - o - width:len(inside) - o].any(axis=0).mean() for o in range(reach)],
-             "left": [inside[:, o:o + width].any(axis=1).mean() for o in range(reach)],
-             "right": [inside[:, inside.shape[1] - o - width:inside.shape[1] - o].any(axis=1).mean()
-                       for o in range(reach)]}
-    if any(meets[side] and max(lines[side]) < BACKDROP_SEAM for side in meets):
-        return None
-    at = {side: int(np.argmax(lines[side])) if meets[side] else 0 for side in meets}
-    x0, y0, x1, y1 = x0 + at["left"], y0 + at["top"], x1 - at["right"], y1 - at["bottom"]
+    turned = {"top": inside, "bottom": inside[::-1], "left": inside.T, "right": inside.T[::-1]}
+    at = {}
+    for side, rows_in in turned.items():
+        if meets[side]:
+            lines = [rows_in[o:o + BACKDROP_SEAM_WIDTH].any(axis=0).mean()
+                     for o in range(BACKDROP_SEAM_REACH - BACKDROP_SEAM_WIDTH + 1)]
+            if max(lines) < BACKDROP_SEAM:
+                return None
+            at[side] = int(np.argmax(lines))
+    x0, y0 = x0 + at.get("left", 0), y0 + at.get("top", 0)
+    x1, y1 = x1 - at.get("right", 0), y1 - at.get("bottom", 0)
     return (int(x0 * factor), int(y0 * factor), int(min(image.width, x1 * factor)),
             int(min(image.height, y1 * factor)))
 

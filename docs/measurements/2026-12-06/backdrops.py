@@ -10,14 +10,14 @@ import random
 import sys
 import time
 
+import numpy as np
 from PIL import Image, ImageFilter
 
-from facebmi.align import _flat_border, backdrop_rectangle
+from facebmi.align import backdrop_rectangle, photo_mask
 from facebmi.images import load_image
 from training.sources import read_folder
 from training.splits import split_of
 
-import numpy as np
 
 # (canvas size as a multiple of the photo's, Gaussian blur radius): the robustness benchmark's canvas_blur is (1.6, 12)
 BACKDROPS = [(1.6, 12), (1.6, 4), (1.6, 25), (1.25, 12), (1.78, 20)]
@@ -59,7 +59,7 @@ for folder in sys.argv[1:]:
         seconds.append(time.perf_counter() - start)
         if rectangle is not None:
             fires += 1
-            flat_too += bool(_flat_border(np.asarray(photo)).any())
+            flat_too += photo_mask(photo, backdrop=False) is not None
         for scale, radius in BACKDROPS:
             found[(scale, radius)] += backdrop_rectangle(on_blurred_copy(photo, scale, radius)) is not None
         found_jpeg += backdrop_rectangle(jpeg(on_blurred_copy(photo, 1.6, 12), 85)) is not None
