@@ -96,3 +96,29 @@ def test_same_person_groups_split_by_descriptor():
     d2[:, 0] = [0.0, 0.5, 1.0]
     assert [sorted(g.tolist()) for g in same_person_groups(np.array(["g"] * 3), np.array([30.0, 28.0, 26.0]),
                                                            np.arange(3), descriptors=d2)] == [[0, 1, 2]]
+
+
+def test_twins_can_be_framed_on_all_four_sides(views):
+    """TrainConfig.twin_framed: the consistency term's re-framed views cut on every side (the photo ending there,
+    filled with the inference fill); at 0 the twins are made exactly as before the option (same random stream)."""
+    import dataclasses
+
+    from training.learn.train import twin_views
+    from training.learn.train_config import TrainConfig
+
+    spec = CropSpec()
+    fill = (torch.tensor(spec.mean) * 255).round().view(1, 3, 1, 1)
+
+    def framed_on_four_sides(crops):
+        outside = ((crops.float() - fill).abs() <= 1).all(1)
+        band = 16
+        return torch.stack([outside[:, :, :band].any((1, 2)), outside[:, :band].any((1, 2)),
+                            outside[:, :, -band:].any((1, 2)), outside[:, -band:].any((1, 2))], 1).all(1)
+
+    usual = twin_views(views, spec, TrainConfig(twin_framed=0.0), torch.Generator().manual_seed(0))
+    before = reframe_crops(views, spec, dataclasses.replace(AugmentSpec(), low_res=0.0, jpeg=0.0),
+                           torch.Generator().manual_seed(0))
+    assert torch.equal(usual, before)
+    framed = twin_views(views, spec, TrainConfig(twin_framed=1.0), torch.Generator().manual_seed(0))
+    assert framed_on_four_sides(framed).all()
+    assert framed_on_four_sides(usual).float().mean() < 0.7  # usually some side is left as it was

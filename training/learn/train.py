@@ -123,6 +123,21 @@ def consistency_loss(view: ModelOutput, plain: ModelOutput, mc) -> torch.Tensor:
     return bmi + age + bracket
 
 
+def twin_views(context: torch.Tensor, spec, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """The twins' re-framed views (uint8 crops) of cached wider views: re-framed, rotated and recoloured, not shrunk
+    to 20 px or compressed to JPEG 10 (asking for the same answer from a face whose detail is gone only teaches the
+    network to ignore detail); a share cfg.twin_framed of them framed tightly on all four sides, the photo ending
+    there (no canvas)."""
+    keep_detail = dataclasses.replace(cfg.augment, low_res=0.0, jpeg=0.0)
+    views = reframe_crops(context, spec, keep_detail, gen)
+    if cfg.twin_framed > 0:
+        tight = dataclasses.replace(keep_detail, reframe=1.0, frame_share=1.0, canvas=0.0)
+        framed = reframe_crops(context, spec, tight, gen)
+        pick = torch.rand(len(context), generator=gen) < cfg.twin_framed
+        views[pick] = framed[pick]
+    return views
+
+
 def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, cfg: TrainConfig,
                  gen: torch.Generator, n_pairs: int = 0) -> dict[str, torch.Tensor]:
     """The losses of one batch; its first 2 * n_pairs faces are same-person pairs (0 and 1, 2 and 3, ...), and
@@ -131,10 +146,7 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
     twins = twin_positions(len(idx), cfg.n_twins)
     views = reframe_crops(faces.context[idx], mc.crop, cfg.augment, gen)
     if len(twins):
-        # The twins' views are re-framed, rotated and recoloured, not shrunk to 20 px or compressed to JPEG 10:
-        # asking for the same answer from a face whose detail is gone only teaches the network to ignore detail.
-        keep_detail = dataclasses.replace(cfg.augment, low_res=0.0, jpeg=0.0)
-        views[twins] = reframe_crops(faces.context[idx[twins]], mc.crop, keep_detail, gen)
+        views[twins] = twin_views(faces.context[idx[twins]], mc.crop, cfg, gen)
         views = torch.cat([views, reframe_crops(faces.context[idx[twins]], mc.crop, None)])
     device = next(model.parameters()).device  # the cached faces stay in CPU memory; each batch moves
     x = to_model_input(views, mc.crop).to(device).contiguous(memory_format=torch.channels_last)

@@ -43,6 +43,11 @@ class TrainConfig:
     # At 1 it outweighed the supervised losses (its gradient ~2x theirs) and every loss rose; 0.3 from v3 (v4)
     # bent the features; 0.1 from the start (v5).
     w_consistency: float = 0.1
+    # Of the twins' re-framed views, this share is framed tightly on all four sides at once, the photo ending
+    # there (augment.py's frame_share, with re-framing certain, no canvas): the ID-photo and tighter framings,
+    # where v10's answers still move while the landmarks barely do (docs/measurements/2026-12-07). 0: twins are
+    # re-framed like every other view (v1-v10), and the random stream is the same as theirs.
+    twin_framed: float = 0.0
     w_bracket: float = 0.5
     w_age: float = 0.5
     # Non-BMI faces are drawn with weight count**-balance_power of their (source, bracket, race) cell, so
