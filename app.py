@@ -28,8 +28,8 @@ from facebmi.loading import ModelLoadError
 from facebmi.pair import PairError, predict_pair
 from facebmi.photo_requests import screen_photo_requests, sentence, take_upload_paths, user_error
 from facebmi.predictor import Predictor
-from facebmi.report import (TABLE_HEADERS, analysis_json, interval_level, largest_face_index, numbered_faces,
-                            result_from_dict, table_rows)
+from facebmi.report import (TABLE_HEADERS, analysis_json, framing_caution, interval_level, largest_face_index,
+                            numbered_faces, result_from_dict, table_rows)
 from facebmi.uploads import TempFolder, interrupt_on_sigterm, remove_at_exit_if_new, save_result_png
 from facebmi.webguard import launch_options, limit_malloc_arenas
 
@@ -129,6 +129,10 @@ def make_analyze(predictor: Predictor, results_folder: str | Path, max_faces: in
             gr.Warning(message)
         else:
             message = f"Found {found} face{'s' if found != 1 else ''}."
+        caution = framing_caution([i + 1 for i, r in enumerate(results) if r.cut_close])
+        if caution:
+            gr.Warning(caution)
+            message = f"{message} {caution}"
         main = largest_face_index(results)
         image = annotate(picture, results, highlight=main if len(results) > 1 else None,
                          max_side=DISPLAY_MAX_SIDE)

@@ -34,6 +34,14 @@ class Detection:
         return box_area(self.box)
 
 
+def near_photo_edge(box: tuple[float, float, float, float], size: tuple[int, int], margin: float) -> bool:
+    """The face's box, widened by `margin` of its size on every side, leaves a photo of `size` (width, height): the
+    photo is cut close to the face on at least one side (an ID photo, an avatar, a tight selfie)."""
+    x0, y0, x1, y1 = box
+    mx, my = (x1 - x0) * margin, (y1 - y0) * margin
+    return bool(x0 - mx < 0 or y0 - my < 0 or x1 + mx > size[0] or y1 + my > size[1])  # a bool, not numpy's
+
+
 class FaceDetector:
     """Finds every face in an RGB PIL image. Build once: MTCNN's three networks load on construction."""
 
@@ -82,10 +90,7 @@ class FaceDetector:
         return found
 
     def _near_edge(self, det: Detection, image: Image.Image) -> bool:
-        """The face's box, widened by spec.edge_margin of its size on every side, leaves the photo."""
-        x0, y0, x1, y1 = det.box
-        mx, my = (x1 - x0) * self.spec.edge_margin, (y1 - y0) * self.spec.edge_margin
-        return x0 - mx < 0 or y0 - my < 0 or x1 + mx > image.width or y1 + my > image.height
+        return near_photo_edge(det.box, image.size, self.spec.edge_margin)
 
     def _detect_once(self, image: Image.Image, max_side: int | None) -> list[Detection]:
         max_side = self.spec.max_side if max_side is None else max_side

@@ -169,8 +169,8 @@ class LiveTracker:
         read = self._read_faces(picture)
 
         shown = [t for t in self._tracks if t.missed <= s.show_missed]
-        results = [TrackResult(t.track_id, self.predictor.face_result(t.detection, t.bmi, t.probs, t.age), t.reads,
-                               t.missed, t.raw_bmi) for t in shown]
+        results = [TrackResult(t.track_id, self.predictor.face_result(t.detection, t.bmi, t.probs, t.age, picture.size),
+                               t.reads, t.missed, t.raw_bmi) for t in shown]
         if results:
             image = annotate(picture, [r.face for r in results], max_side=s.display_max_side,
                              texts=[face_label(r.face, r.track_id) for r in results])

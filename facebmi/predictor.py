@@ -9,7 +9,7 @@ import torch
 
 from .align import crop_context, crop_faces, to_model_input
 from .careful import read_contexts
-from .detect import Detection, FaceDetector, box_area, mirror_match
+from .detect import Detection, FaceDetector, box_area, mirror_match, near_photo_edge
 from .images import ImageInput, load_image
 from .labels import who_category
 from .model import FaceAttributeModel, fold_batchnorm, infer_outputs
@@ -27,6 +27,9 @@ class FaceResult:
     age_probs: dict[str, float]  # all 8 brackets, youngest first
     age_years: float  # the age head's point estimate in years
     landmarks: list[list[float]] = field(repr=False)  # 5 (x, y) points
+    # The photo ends close to this face (its box widened by config.detect.edge_margin leaves it): the framing
+    # where estimates move most (the model card's robustness table: the cuts at and inside the face's box).
+    cut_close: bool = False
 
     @property
     def area(self) -> float:
@@ -74,7 +77,7 @@ class Predictor:
             return []
         crops = crop_faces(picture, [d.landmarks for d in detections], self.config.crop)
         bmi, probs, age = self.infer_crops(crops)
-        return [self.face_result(d, bmi[i], probs[i], age[i]) for i, d in enumerate(detections)]
+        return [self.face_result(d, bmi[i], probs[i], age[i], picture.size) for i, d in enumerate(detections)]
 
     def predict_careful(self, picture, detections: list[Detection]) -> list[FaceResult]:
         """predict_detections' results, each face's answers averaged over its careful read (careful.py): its crops
@@ -92,7 +95,7 @@ class Predictor:
                 owner.append(i)
         contexts = crop_context(picture, landmarks, c.crop, (c.crop.size + 2 * c.pair_read_shift) / c.crop.size)
         bmi, probs, age = read_contexts(self.model, contexts, np.array(owner), len(detections), c, self.device)
-        return [self.face_result(d, bmi[i], probs[i], age[i]) for i, d in enumerate(detections)]
+        return [self.face_result(d, bmi[i], probs[i], age[i], picture.size) for i, d in enumerate(detections)]
 
     @torch.inference_mode()
     def infer_crops(self, crops: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,8 +106,10 @@ class Predictor:
         return (out.bmi.float().cpu().numpy(), out.bracket_logits.float().softmax(1).cpu().numpy(),
                 out.age_years.float().cpu().numpy())
 
-    def face_result(self, det: Detection, bmi: float, probs: np.ndarray, age: float) -> FaceResult:
-        """The FaceResult for one detection and its network outputs (interval, WHO class, top bracket)."""
+    def face_result(self, det: Detection, bmi: float, probs: np.ndarray, age: float,
+                    photo_size: tuple[int, int]) -> FaceResult:
+        """The FaceResult for one detection in a photo of photo_size (width, height) and its network outputs
+        (interval, WHO class, top bracket, whether the photo is cut close to the face)."""
         c = self.config
         w = c.bmi_interval_log_halfwidth
         interval = (float(bmi * math.exp(-w)), float(bmi * math.exp(w))) if w > 0 else None
@@ -115,4 +120,5 @@ class Predictor:
             age_bracket_prob=float(probs[top]),
             age_probs={name: float(p) for name, p in zip(c.age_brackets, probs)},
             age_years=float(max(0.0, age)), landmarks=det.landmarks.tolist(),
+            cut_close=near_photo_edge(det.box, photo_size, c.detect.edge_margin),
         )

@@ -14,8 +14,13 @@ TABLE_HEADERS = ["face", "BMI", "interval", "WHO category (adults)", "age bracke
                  "detection score"]
 
 CSV_FIELDS = ["path", "status", "face", "x0", "y0", "x1", "y1", "score", "bmi", "bmi_low", "bmi_high",
-              "who_category", "age_bracket", "age_bracket_prob", "age_years",
+              "who_category", "age_bracket", "age_bracket_prob", "age_years", "cut_close",
               *[f"p_{name}" for name in AGE_BRACKETS], "error"]
+
+# Said when a face's photo ends close to it (FaceResult.cut_close). Figures belong to a model, so none here.
+CUT_CLOSE_ADVICE = ("near the photo's edge: estimates move most when a photo is cut close to the face (see the "
+                    "robustness table in the model card). A photo that shows the whole head, the neck and some "
+                    "space around them reads more reliably.")
 
 
 def interval_level(config) -> float | None:
@@ -90,7 +95,8 @@ def csv_rows(entry: dict) -> list[dict]:
                "bmi_low": None if interval[0] is None else round(interval[0], 2),
                "bmi_high": None if interval[1] is None else round(interval[1], 2),
                "who_category": face["who_category"], "age_bracket": face["age_bracket"],
-               "age_bracket_prob": round(face["age_bracket_prob"], 4), "age_years": round(face["age_years"], 1)}
+               "age_bracket_prob": round(face["age_bracket_prob"], 4), "age_years": round(face["age_years"], 1),
+               "cut_close": face["cut_close"]}
         row.update({f"p_{name}": round(p, 4) for name, p in face["age_probs"].items()})
         rows.append(row)
     return rows
@@ -111,8 +117,21 @@ def text_lines(entry: dict) -> list[str]:
         x0, y0, x1, y1 = (round(v) for v in face["box"])
         lines.append(f"  #{face['face']:<2} BMI {face['bmi']:5.1f}{interval:<8}  {face['who_category']:<16} "
                      f"age {face['age_bracket']:>5} (p={face['age_bracket_prob']:.2f})  "
-                     f"score {face['score']:.3f}  box {x0},{y0},{x1},{y1}")
+                     f"score {face['score']:.3f}  box {x0},{y0},{x1},{y1}"
+                     + ("  (photo cut close)" if face["cut_close"] else ""))
+    caution = framing_caution([face["face"] for face in faces if face["cut_close"]])
+    if caution:
+        lines.append(f"  note: {caution}")
     return lines
+
+
+def framing_caution(numbers: list[int]) -> str | None:
+    """What to say of the faces with these numbers (as on the drawn labels) whose photo is cut close to them
+    (FaceResult.cut_close), or None for none."""
+    if not numbers:
+        return None
+    names = ", ".join(f"#{n}" for n in numbers[:-1]) + (" and " if len(numbers) > 1 else "") + f"#{numbers[-1]}"
+    return f"{'Faces' if len(numbers) > 1 else 'Face'} {names} {'are' if len(numbers) > 1 else 'is'} {CUT_CLOSE_ADVICE}"
 
 
 def result_from_dict(data: dict) -> FaceResult:
@@ -122,7 +141,8 @@ def result_from_dict(data: dict) -> FaceResult:
         box=tuple(data["box"]), score=data["score"], bmi=data["bmi"],
         bmi_interval=None if interval is None else tuple(interval), who_category=data["who_category"],
         age_bracket=data["age_bracket"], age_bracket_prob=data["age_bracket_prob"],
-        age_probs=dict(data["age_probs"]), age_years=data["age_years"], landmarks=data["landmarks"])
+        age_probs=dict(data["age_probs"]), age_years=data["age_years"], landmarks=data["landmarks"],
+        cut_close=data.get("cut_close", False))
 
 
 def analysis_json(results: list[FaceResult], size: tuple[int, int], faces_found: int,

@@ -61,6 +61,17 @@ def test_astronaut_gives_one_face_with_every_field_and_a_drawn_box(client, astro
     assert changed[400:, :].mean() < 0.01, "the image changed away from the face"
 
 
+def test_a_photo_cut_close_to_the_face_gets_a_caution(client, tmp_path, astronaut, astronaut_file):
+    """An ID-photo framing: the face is flagged and the message says what that means and what reads better; the
+    portrait as it is gets neither."""
+    astronaut.crop((170, 50, 280, 185)).save(tmp_path / "tight.png")
+    _, result = analyze(client, tmp_path / "tight.png")
+    assert result["faces"][0]["cut_close"] is True
+    assert "Face #1 is near the photo's edge" in result["message"] and "model card" in result["message"]
+    _, result = analyze(client, astronaut_file)
+    assert result["faces"][0]["cut_close"] is False and "edge" not in result["message"]
+
+
 def test_non_image_gets_a_clear_error(client, tmp_path):
     path = tmp_path / "notes.jpg"
     path.write_text("hello, I am a text file with a .jpg name")

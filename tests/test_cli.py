@@ -136,3 +136,18 @@ def test_json_and_csv_are_exclusive(capsys, photo_folder):
         main([str(photo_folder), "--json", "--csv"])
     assert exit_info.value.code == 2
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_a_photo_cut_close_to_the_face_says_so_in_every_format(capsys, tmp_path, astronaut):
+    """The face's flag (cut_close) in JSON and CSV, and a note under the table naming the face."""
+    astronaut.crop((170, 50, 280, 185)).save(tmp_path / "tight.png")  # about the face's own box
+    code, out, _ = run_main(capsys, str(tmp_path / "tight.png"))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].rstrip().endswith("(photo cut close)")
+    assert lines[2].strip().startswith("note: Face #1 is near the photo's edge")
+    _, out, _ = run_main(capsys, str(tmp_path / "tight.png"), "--json")
+    assert json.loads(out)["faces"][0]["cut_close"] is True
+    _, out, _ = run_main(capsys, str(tmp_path / "tight.png"), "--csv")
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert row["cut_close"] == "True"

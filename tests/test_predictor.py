@@ -78,3 +78,16 @@ def test_a_format_3_model_reads_a_pair_face_once(predictor, astronaut):
     model.config = dataclasses.replace(model.config, pair_read_mirror=False, pair_read_shift=0)
     old = Predictor(model, device="cpu")
     assert old.predict(astronaut, careful=True)[0].bmi == old.predict(astronaut)[0].bmi
+
+
+def test_a_photo_cut_close_to_the_face_is_flagged(predictor, astronaut):
+    """FaceResult.cut_close: the photo ends within config.detect.edge_margin of the face's box on some side (the
+    framing where estimates move most), a plain bool for JSON; not for the portrait as it is, nor for a looser cut."""
+    (whole,) = predictor.predict(astronaut)
+    assert whole.cut_close is False
+    x0, y0, x1, y1 = (round(v) for v in whole.box)
+    w, h = x1 - x0, y1 - y0
+    (at_box,) = predictor.predict(astronaut.crop((x0, y0, x1, y1)))
+    (chin_only,) = predictor.predict(astronaut.crop((0, 0, astronaut.width, y1 + 5)))  # the neck cut away
+    (loose,) = predictor.predict(astronaut.crop((max(0, x0 - w // 2), max(0, y0 - h // 2), x1 + w // 2, y1 + h // 2)))
+    assert at_box.cut_close is True and chin_only.cut_close is True and loose.cut_close is False

@@ -264,3 +264,30 @@ def test_the_change_interval_is_calibrated_to_grow_with_the_error():
     flat = change + rng.normal(0, 3, 1000)
     halfwidth, slope = _change_interval(change, flat, 0.8)
     assert halfwidth == pytest.approx(1.2816 * 3, rel=0.15) and slope < 0.1
+
+
+def test_an_ensemble_splits_into_networks_that_average_back_to_it(tmp_path, capsys):
+    """`ensemble --split`: the shipped ensemble's networks as model folders of their own (to continue training one
+    with `train --init`); averaged, they answer as the ensemble does, under the same preprocessing contract."""
+    import torch
+
+    from facebmi.loading import DEFAULT_MODEL_DIR
+    from facebmi.model import FaceAttributeModel, load_model_folder
+    from training.learn.ensemble import main as ensemble_main, split_ensemble
+
+    ensemble_main(["--split", str(DEFAULT_MODEL_DIR), "--out", str(tmp_path)])
+    assert capsys.readouterr().out.split() == [str(tmp_path / "member0"), str(tmp_path / "member1")]
+    shipped = load_model_folder(DEFAULT_MODEL_DIR)
+    members = [FaceAttributeModel.from_folder(tmp_path / f"member{i}") for i in range(2)]
+    assert all(type(m) is FaceAttributeModel and m.config.members == 1 for m in members)
+    assert all(m.config.crop == shipped.config.crop and m.config.bmi_mean == shipped.config.bmi_mean for m in members)
+    assert [m.config.training["as_trained"]["seed"] for m in members] == [
+        r["seed"] for r in shipped.config.training["members"]]
+    x = torch.randn(3, 3, shipped.config.crop.size, shipped.config.crop.size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        whole, parts = shipped(x), [m(x) for m in members]
+    assert torch.allclose(torch.stack([p.bmi for p in parts]).mean(0), whole.bmi, atol=1e-4)
+    assert torch.allclose(torch.stack([p.age_years for p in parts]).mean(0), whole.age_years, atol=1e-4)
+    assert not torch.allclose(parts[0].bmi, parts[1].bmi, atol=0.1)  # two networks, not one copied
+    with pytest.raises(ValueError, match="single network"):
+        split_ensemble(tmp_path / "member0", tmp_path / "again")

@@ -1,7 +1,9 @@
 """Average independently trained models into one ensemble model folder, re-calibrating the BMI interval on
-validation (the members' own intervals are too wide for their average).
+validation (the members' own intervals are too wide for their average); or split an ensemble into its members, to
+continue training one (`train --init`) and average it again with the others.
 
     python -m training.learn.ensemble --members runs/v1 runs/v2 --out runs/ensemble
+    python -m training.learn.ensemble --split facebmi/default_model --out runs/shipped   # runs/shipped/member0, ...
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from facebmi.model import FaceAttributeEnsemble, FaceAttributeModel
+from facebmi.model import FaceAttributeEnsemble, FaceAttributeModel, load_model_folder
 from training.learn.train import calibrate_interval, load_faces, validate
 from training.learn.train_config import TrainConfig
 
@@ -50,13 +52,36 @@ def build_ensemble(members: list[Path], faces_path: Path, level: float) -> FaceA
     return ensemble
 
 
+def split_ensemble(folder: Path, out: Path) -> list[Path]:
+    """Each network of an ensemble model folder as a model folder of its own (out/member0, out/member1, ...), its
+    weights as they are and the ensemble's config (preprocessing contract included) with members=1; its training
+    record says where it came from. The shipped model's networks are only kept inside the ensemble."""
+    model = load_model_folder(folder)
+    if not isinstance(model, FaceAttributeEnsemble):
+        raise ValueError(f"{folder} holds a single network, not an ensemble: nothing to split")
+    records = model.config.training.get("members") or [{}] * len(model.members)
+    paths = []
+    for i, (member, record) in enumerate(zip(model.members, records)):
+        member.config = dataclasses.replace(member.config, training={"split_from": str(folder), "member": i,
+                                                                     "as_trained": record})
+        paths.append(member.save_pretrained(out / f"member{i}"))
+    return paths
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--members", type=Path, nargs="+", required=True)
+    parser.add_argument("--members", type=Path, nargs="+", help="model folders of single networks to average")
+    parser.add_argument("--split", type=Path, metavar="MODEL",
+                        help="instead: write each network of this ensemble folder to --out/member0, --out/member1, ...")
     parser.add_argument("--faces", type=Path, default=TrainConfig.faces)
     parser.add_argument("--level", type=float, default=TrainConfig.interval_level)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if bool(args.members) == bool(args.split):
+        parser.error("give either --members or --split")
+    if args.split:
+        print("\n".join(str(path) for path in split_ensemble(args.split, args.out)))
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(2)
     print(build_ensemble(args.members, args.faces, args.level).save_pretrained(args.out))
