@@ -129,7 +129,7 @@ def make_analyze(predictor: Predictor, results_folder: str | Path, max_faces: in
             gr.Warning(message)
         else:
             message = f"Found {found} face{'s' if found != 1 else ''}."
-        caution = framing_caution([i + 1 for i, r in enumerate(results) if r.cut_close])
+        caution = framing_caution([f"face #{i + 1}" for i, r in enumerate(results) if r.cut_close])
         if caution:
             gr.Warning(caution)
             message = f"{message} {caution}"
@@ -168,6 +168,10 @@ def make_analyze_pair(predictor: Predictor, results_folder: str | Path, delete_a
         except PairError as err:
             raise user_error(sentence(str(err))) from None
         words = f"{pair.change_text()}. Same person assumed."
+        sides = (("before", pair.before), ("after", pair.after))
+        caution = framing_caution([f"the {which} face" for which, face in sides if face.cut_close])
+        if caution:
+            words = f"{words} {caution}"
         result = {"before": numbered_faces(first)[first.index(pair.before)],
                   "after": numbered_faces(second)[second.index(pair.after)],
                   "change": pair.change_dict(), "message": words}

@@ -18,9 +18,9 @@ CSV_FIELDS = ["path", "status", "face", "x0", "y0", "x1", "y1", "score", "bmi", 
               *[f"p_{name}" for name in AGE_BRACKETS], "error"]
 
 # Said when a face's photo ends close to it (FaceResult.cut_close). Figures belong to a model, so none here.
-CUT_CLOSE_ADVICE = ("near the photo's edge: estimates move most when a photo is cut close to the face (see the "
-                    "robustness table in the model card). A photo that shows the whole head, the neck and some "
-                    "space around them reads more reliably.")
+CUT_CLOSE_ADVICE = ("estimates move most when a photo is cut close to the face (see the robustness table in the "
+                    "model card). A photo that shows the whole head, the neck and some space around them reads more "
+                    "reliably.")
 
 
 def interval_level(config) -> float | None:
@@ -119,19 +119,20 @@ def text_lines(entry: dict) -> list[str]:
                      f"age {face['age_bracket']:>5} (p={face['age_bracket_prob']:.2f})  "
                      f"score {face['score']:.3f}  box {x0},{y0},{x1},{y1}"
                      + ("  (photo cut close)" if face["cut_close"] else ""))
-    caution = framing_caution([face["face"] for face in faces if face["cut_close"]])
+    caution = framing_caution([f"face #{face['face']}" for face in faces if face["cut_close"]])
     if caution:
         lines.append(f"  note: {caution}")
     return lines
 
 
-def framing_caution(numbers: list[int]) -> str | None:
-    """What to say of the faces with these numbers (as on the drawn labels) whose photo is cut close to them
-    (FaceResult.cut_close), or None for none."""
-    if not numbers:
+def framing_caution(names: list[str]) -> str | None:
+    """What to say of the faces whose photo is cut close to them (FaceResult.cut_close), each called by its name in
+    `names` ('face #1', 'the before face'), or None for none."""
+    if not names:
         return None
-    names = ", ".join(f"#{n}" for n in numbers[:-1]) + (" and " if len(numbers) > 1 else "") + f"#{numbers[-1]}"
-    return f"{'Faces' if len(numbers) > 1 else 'Face'} {names} {'are' if len(numbers) > 1 else 'is'} {CUT_CLOSE_ADVICE}"
+    joined = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+    return (f"{joined[0].upper()}{joined[1:]} {'are' if len(names) > 1 else 'is'} near the edge of the photo: "
+            f"{CUT_CLOSE_ADVICE}")
 
 
 def result_from_dict(data: dict) -> FaceResult:

@@ -67,7 +67,7 @@ def test_a_photo_cut_close_to_the_face_gets_a_caution(client, tmp_path, astronau
     astronaut.crop((170, 50, 280, 185)).save(tmp_path / "tight.png")
     _, result = analyze(client, tmp_path / "tight.png")
     assert result["faces"][0]["cut_close"] is True
-    assert "Face #1 is near the photo's edge" in result["message"] and "model card" in result["message"]
+    assert "Face #1 is near the edge of the photo" in result["message"] and "model card" in result["message"]
     _, result = analyze(client, astronaut_file)
     assert result["faces"][0]["cut_close"] is False and "edge" not in result["message"]
 

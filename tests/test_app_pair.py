@@ -61,6 +61,15 @@ def test_one_side_by_side_picture_is_split(client, photos):
     assert Image.open(image_path).size == (1024, 512)
 
 
+def test_a_pair_photo_cut_close_to_the_face_gets_the_caution(client, photos, astronaut, tmp_path):
+    """The after photo an ID-photo framing: its face is flagged and the words say so, naming it; the before is not."""
+    astronaut.crop((170, 50, 280, 185)).save(tmp_path / "tight.png")
+    _, result, words = pair(client, photos / "a.jpg", tmp_path / "tight.png")
+    assert result["before"]["cut_close"] is False and result["after"]["cut_close"] is True
+    assert "The after face is near the edge of the photo" in words and "before face" not in words
+    assert "The after face is near the edge of the photo" in result["message"]
+
+
 def test_bad_input_to_either_photo_gets_the_same_clear_messages(client, photos):
     with pytest.raises(AppError, match="not an image|cannot be read|not a picture"):
         pair(client, photos / "notes.txt", photos / "a.jpg")

@@ -145,7 +145,7 @@ def test_a_photo_cut_close_to_the_face_says_so_in_every_format(capsys, tmp_path,
     assert code == 0
     lines = out.splitlines()
     assert lines[1].rstrip().endswith("(photo cut close)")
-    assert lines[2].strip().startswith("note: Face #1 is near the photo's edge")
+    assert lines[2].strip().startswith("note: Face #1 is near the edge of the photo")
     _, out, _ = run_main(capsys, str(tmp_path / "tight.png"), "--json")
     assert json.loads(out)["faces"][0]["cut_close"] is True
     _, out, _ = run_main(capsys, str(tmp_path / "tight.png"), "--csv")
