@@ -76,11 +76,11 @@ def face_fields(picture, face: Detection, spec: CropSpec, teacher=None, mirror: 
     and the same wider view from `mirror`'s landmarks (the face as found on the photo's mirror image, mapped
     back: detect.mirror_match) when given. Shared by every dataset build (see build_dataset.py)."""
     crop = crop_faces(picture, [face.landmarks], spec)[0]
-    context = crop_context(picture, [face.landmarks], spec, CONTEXT)[0]
-    fields = {"image": _png(crop), "context": _png(context), "face_box": list(face.box), "face_score": face.score,
-              "mirror_context": None}
-    if mirror is not None:
-        fields["mirror_context"] = _png(crop_context(picture, [mirror.landmarks], spec, CONTEXT)[0])
+    # Both wider views in one call: the photo's mask (align.photo_mask) is found once for them.
+    contexts = crop_context(picture, [face.landmarks] + ([mirror.landmarks] if mirror is not None else []), spec,
+                            CONTEXT)
+    fields = {"image": _png(crop), "context": _png(contexts[0]), "face_box": list(face.box), "face_score": face.score,
+              "mirror_context": _png(contexts[1]) if mirror is not None else None}
     if teacher is not None:
         fields["teacher_embedding"] = teacher.describe(picture, face.box).tolist()
     return fields
