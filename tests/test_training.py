@@ -291,3 +291,17 @@ def test_an_ensemble_splits_into_networks_that_average_back_to_it(tmp_path, caps
     assert not torch.allclose(parts[0].bmi, parts[1].bmi, atol=0.1)  # two networks, not one copied
     with pytest.raises(ValueError, match="single network"):
         split_ensemble(tmp_path / "member0", tmp_path / "again")
+
+
+def test_training_precision_is_bf16_only_where_it_runs_natively():
+    """On an AVX2-only CPU a bf16 convolution takes ~10x an fp32 one (TrainConfig.precision): "auto" must not
+    pick it there, and a misspelt setting must fail before hours of training rather than be read as fp32."""
+    import torch
+    from training.learn.train import uses_bf16
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert uses_bf16("auto", cuda)
+    assert uses_bf16("auto", cpu) == torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert uses_bf16("bf16", cpu) and not uses_bf16("fp32", cuda)
+    with pytest.raises(ValueError, match="precision"):
+        uses_bf16("float16", cpu)

@@ -123,6 +123,15 @@ def consistency_loss(view: ModelOutput, plain: ModelOutput, mc) -> torch.Tensor:
     return bmi + age + bracket
 
 
+def uses_bf16(precision: str, device: torch.device) -> bool:
+    """Whether training steps autocast to bfloat16 (TrainConfig.precision): "auto" only where bf16 runs natively."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
+    if precision == "auto":
+        return device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return precision == "bf16"
+
+
 def twin_views(context: torch.Tensor, spec, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
     """The twins' re-framed views (uint8 crops) of cached wider views: re-framed, rotated and recoloured, not shrunk
     to 20 px or compressed to JPEG 10 (asking for the same answer from a face whose detail is gone only teaches the
@@ -150,7 +159,7 @@ def batch_losses(model: FaceAttributeModel, faces: FaceTable, idx: np.ndarray, c
         views = torch.cat([views, reframe_crops(faces.context[idx[twins]], mc.crop, None)])
     device = next(model.parameters()).device  # the cached faces stay in CPU memory; each batch moves
     x = to_model_input(views, mc.crop).to(device).contiguous(memory_format=torch.channels_last)
-    with torch.autocast(device.type, dtype=torch.bfloat16):
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=uses_bf16(cfg.precision, device)):
         both = model(x)
     out = both.rows(slice(0, len(idx)))
     losses = {}
@@ -452,6 +461,7 @@ def train(cfg: TrainConfig) -> Path:
     balanced = balance_weights(faces.source[train_idx], faces.bracket.numpy()[train_idx], faces.race[train_idx],
                                cfg.balance_power)
     log.info("%d same-person groups for the pair loss; %d pairs a batch", len(groups), n_pairs)
+    log.info("training steps in %s", "bf16" if uses_bf16(cfg.precision, torch.device(cfg.device)) else "fp32")
     history, running, started = [], {}, time.time()
     for step in range(cfg.steps):
         for group in opt.param_groups:
