@@ -2,7 +2,7 @@
 in fp32 and under bf16 autocast, on this machine's CPU (training.learn.train_config.TrainConfig.precision).
 
     python -m training.learn.ensemble --split facebmi/default_model --out runs/shipped
-    PYTHONPATH=. python docs/measurements/2026-12-07/precision.py runs/shipped/member0
+    PYTHONPATH=. python docs/measurements/2026-12-07b/precision.py runs/shipped/member0
 """
 import sys
 import time
