@@ -133,3 +133,16 @@ def test_the_contract_says_whether_a_backdrop_counts_as_outside():
     old = dataclasses.replace(CONFIG, crop=dataclasses.replace(CONFIG.crop, backdrop_outside=False))
     card = render_model_card(old, None, repo_id="org/m")
     assert "counts as outside the photo" in card and "backdrop without detail" not in card
+
+
+def test_an_ensembles_training_time_counts_each_networks_earlier_runs():
+    """A member continued from a network split off a shipped ensemble (train --init) says what it continued: its
+    minutes are the earlier run's (from the shipped record) plus its own, not its own alone."""
+    split_member = {"folder": "runs/shipped/member0", "minutes": None, "continued_from": None,
+                    "as_trained": {"folder": "runs/v5i", "seed": 5, "minutes": 93.3}}
+    members = [{"folder": "runs/m0f", "seed": 12, "minutes": 56.9, "continued_from": split_member},
+               {"folder": "runs/v8m", "seed": 7, "minutes": 107.2, "split_from": "facebmi/default_model member 1"}]
+    config = dataclasses.replace(CONFIG, members=2, training={**CONFIG.training, "members": members})
+    assert "(150, in runs of 93 + 57, and 107 minutes on 2 CPU cores)" in render_model_card(config, None, repo_id="o/m")
+    plain = dataclasses.replace(config, training={**CONFIG.training, "members": [{"minutes": 93.3}, {"minutes": 107.2}]})
+    assert "(93 and 107 minutes on 2 CPU cores)" in render_model_card(plain, None, repo_id="o/m")

@@ -291,6 +291,14 @@ def test_an_ensemble_splits_into_networks_that_average_back_to_it(tmp_path, caps
     assert not torch.allclose(parts[0].bmi, parts[1].bmi, atol=0.1)  # two networks, not one copied
     with pytest.raises(ValueError, match="single network"):
         split_ensemble(tmp_path / "member0", tmp_path / "again")
+    # An ensemble rebuilt from a split network keeps how that network was trained (its model card's figures).
+    from training.learn.ensemble import member_record
+
+    for i, member in enumerate(members):
+        record = member_record(tmp_path / f"member{i}", member.config.training)
+        as_shipped = {k: v for k, v in shipped.config.training["members"][i].items() if k != "split_from"}
+        assert {k: record[k] for k in as_shipped} == as_shipped and record["validation"]["bmi"]["mae"] > 0
+        assert record["split_from"].endswith(f" member {i}")
 
 
 def test_training_precision_is_bf16_only_where_it_runs_natively():

@@ -32,11 +32,7 @@ def build_ensemble(members: list[Path], faces_path: Path, level: float) -> FaceA
     interval = calibrate_interval(ensemble, faces, level)
     summary = {
         "method": "ensemble: outputs of independently trained members averaged",
-        "members": [{"folder": str(path), "seed": m.config.training.get("train_config", {}).get("seed"),
-                     "bmi_head": m.config.training.get("bmi_head"),
-                     "bracket_head": m.config.training.get("bracket_head"),
-                     "minutes": m.config.training.get("minutes"),
-                     "validation": m.config.training.get("validation")} for path, m in zip(members, models)],
+        "members": [member_record(path, m.config.training) for path, m in zip(members, models)],
         "train_config": first.training.get("train_config"), "data": first.training.get("data"),
         "split": first.training.get("split"), "interval_calibration": interval,
     }
@@ -50,6 +46,20 @@ def build_ensemble(members: list[Path], faces_path: Path, level: float) -> FaceA
     summary["validation"] = validate(ensemble, faces)
     log.info("ensemble validation %s, interval %s", summary["validation"], interval)
     return ensemble
+
+
+def member_record(folder: Path, training: dict) -> dict:
+    """How one member network was trained, for the ensemble's record (and its model card). A network split from an
+    earlier ensemble (split_ensemble) carries the record it had there, so an ensemble rebuilt from it keeps its
+    seed, minutes and validation figures; a continued network (train --init) says what it continued."""
+    if "as_trained" in training:
+        # split_from: where it was first split from (a network split twice keeps the first)
+        return {"split_from": f"{training.get('split_from')} member {training.get('member')}",
+                **(training["as_trained"] or {})}
+    return {"folder": str(folder), "seed": training.get("train_config", {}).get("seed"),
+            "bmi_head": training.get("bmi_head"), "bracket_head": training.get("bracket_head"),
+            "minutes": training.get("minutes"), "validation": training.get("validation"),
+            "continued_from": training.get("continued_from")}
 
 
 def split_ensemble(folder: Path, out: Path) -> list[Path]:

@@ -161,6 +161,20 @@ def _framing_note(robustness) -> str:
             + " (robustness benchmark above)") if parts else ""
 
 
+def _member_minutes(record: dict):
+    """A member network's training minutes: a number, or for a network continued from an earlier one (train --init;
+    the earlier one possibly split from a shipped ensemble) "150, in runs of 93 + 57,"."""
+    chain, earlier = [record.get("minutes")], record.get("continued_from")
+    while isinstance(earlier, dict):
+        shipped = earlier.get("as_trained") if isinstance(earlier.get("as_trained"), dict) else {}
+        chain.insert(0, earlier.get("minutes") if earlier.get("minutes") is not None else shipped.get("minutes"))
+        earlier = earlier.get("continued_from")
+    known = [m for m in chain if isinstance(m, (int, float))]
+    if len(known) < 2:
+        return record.get("minutes")
+    return f"{_num(sum(known), 0)}, in runs of {' + '.join(_num(m, 0) for m in known)},"
+
+
 def _training_facts(config: ModelConfig, training: dict) -> dict:
     """Numbers for the 'How it was trained' section, from the training record in config.json."""
     validation = training.get("validation") if isinstance(training.get("validation"), dict) else {}
@@ -168,7 +182,7 @@ def _training_facts(config: ModelConfig, training: dict) -> dict:
     first = members[0] if members and isinstance(members[0], dict) else training
     data = training.get("data") if isinstance(training.get("data"), dict) else {}
     interval = training.get("interval_calibration") if isinstance(training.get("interval_calibration"), dict) else {}
-    minutes = [m.get("minutes") for m in members if isinstance(m, dict)] or [training.get("minutes")]
+    minutes = [_member_minutes(m) for m in members if isinstance(m, dict)] or [training.get("minutes")]
     steps = [dig(training, "train_config", "steps")]
     earlier = training.get("continued_from")
     while isinstance(earlier, dict) and not members:  # a run continued from others: each run, earliest first
@@ -184,7 +198,8 @@ def _training_facts(config: ModelConfig, training: dict) -> dict:
         "ensemble_val_exact": _num(dig(validation, "utk_bracket", "exact"), percent=True),
         "member_val_exact": member_values("utk_bracket", "exact", percent=True),
         "n_faces": _count(sum(v for v in data.values() if isinstance(v, int))) if data else DASH,
-        "train_minutes": " + ".join(_num(m, 0) for m in minutes if isinstance(m, (int, float))),
+        "train_minutes": (" and " if members else " + ").join(
+            m if isinstance(m, str) else _num(m, 0) for m in minutes if isinstance(m, (int, float, str))),
         "train_steps": " + ".join(_count(n) for n in steps if isinstance(n, int)) if len(steps) > 1 else "",
         "distill_cos": _num(validation.get("distill_cos"), 3),
         "bmi_head": first.get("bmi_head") or DASH, "bracket_head": first.get("bracket_head") or DASH,

@@ -440,11 +440,13 @@ def train(cfg: TrainConfig) -> Path:
         if start.config.members != 1 or start.config.bmi_mean != model.config.bmi_mean:
             raise ValueError(f"--init {cfg.init}: a single network trained on the same faces is needed")
         model.load_state_dict(start.state_dict())
-        earlier = start.config.training.get("train_config", {})
+        earlier, as_trained = start.config.training.get("train_config", {}), start.config.training.get("as_trained")
         model.config = dataclasses.replace(model.config, training={"continued_from": {
             "folder": cfg.init, "steps": earlier.get("steps"), "seed": earlier.get("seed"),
             "minutes": start.config.training.get("minutes"),
-            "continued_from": start.config.training.get("continued_from")}})  # the whole chain of runs
+            "continued_from": start.config.training.get("continued_from"),  # the whole chain of runs
+            # a network split from an ensemble (ensemble --split): the record it was shipped with
+            **({"as_trained": as_trained} if as_trained else {})}})
         log.info("continuing from %s", cfg.init)
     else:
         model.load_imagenet_backbone(cfg.imagenet_weights)
