@@ -313,3 +313,19 @@ def test_training_precision_is_bf16_only_where_it_runs_natively():
     assert uses_bf16("bf16", cpu) and not uses_bf16("fp32", cuda)
     with pytest.raises(ValueError, match="precision"):
         uses_bf16("float16", cpu)
+
+
+def test_the_command_line_sets_every_setting_the_bracket_refit_included():
+    """`--bracket-refit-powers 0.25` holds the bracket head's refit to one balance (what a finalize of one network
+    needs to match another's head); unset, a tuple setting keeps its default; a bad value fails before training."""
+    from training.learn.train import parse_args
+    from training.learn.train_config import TrainConfig
+
+    cfg, args = parse_args(["--finalize", "runs/m1f", "--out", "runs/m1g", "--bracket-refit-powers", "0.25",
+                            "--bracket-refit-decays", "1e-4", "1e-3", "--twin-framed", "0.5"])
+    assert cfg.bracket_refit_powers == (0.25,) and cfg.bracket_refit_decays == (1e-4, 1e-3)
+    assert cfg.twin_framed == 0.5 and str(args.finalize) == "runs/m1f" and str(cfg.out) == "runs/m1g"
+    plain, _ = parse_args([])
+    assert plain.bracket_refit_powers == TrainConfig().bracket_refit_powers and plain == TrainConfig()
+    with pytest.raises(SystemExit):
+        parse_args(["--bracket-refit-powers", "half"])

@@ -551,24 +551,35 @@ def _yes_no(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
-def main(argv=None):
+def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
+    """The command line as a TrainConfig (one flag per setting: --bracket-refit-powers 0.25 sets a tuple) and the
+    rest of the arguments (--finalize, --calibrate-only)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = TrainConfig()
     for f in dataclasses.fields(TrainConfig):
-        if f.name in ("augment", "bracket_refit_powers", "bracket_refit_decays"):  # structured settings: edit TrainConfig
+        if f.name == "augment":  # a structured setting: edit TrainConfig
             continue
-        kind = type(getattr(defaults, f.name))
-        kind = _yes_no if kind is bool else kind  # bool("False") is True
-        parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=getattr(defaults, f.name))
+        default = getattr(defaults, f.name)
+        if isinstance(default, tuple):  # e.g. --bracket-refit-powers 0.25 0.5
+            parser.add_argument("--" + f.name.replace("_", "-"), type=type(default[0]), nargs="+", default=default)
+            continue
+        kind = _yes_no if isinstance(default, bool) else type(default)  # bool("False") is True
+        parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=default)
     saved = parser.add_mutually_exclusive_group()
     saved.add_argument("--finalize", type=Path, metavar="MODEL",
                        help="only redo the post-training steps on a saved model folder, written to --out")
     saved.add_argument("--calibrate-only", type=Path, metavar="MODEL",
                        help="only recalibrate the intervals (heads kept) of a saved model folder, written to --out")
     args = parser.parse_args(argv)
+    cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items()
+                         if k not in ("finalize", "calibrate_only")})
+    return cfg, args
+
+
+def main(argv=None):
+    cfg, args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     finalize_only = args.finalize or args.calibrate_only
-    cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k not in ("finalize", "calibrate_only")})
     if finalize_only:
         torch.set_num_threads(cfg.threads)
         model = FaceAttributeModel.from_folder(finalize_only).to(cfg.device)
