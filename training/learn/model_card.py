@@ -161,15 +161,23 @@ def _framing_note(robustness) -> str:
             + " (robustness benchmark above)") if parts else ""
 
 
-def _member_minutes(record: dict):
-    """A member network's training minutes: a number, or for a network continued from an earlier one (train --init;
-    the earlier one possibly split from a shipped ensemble) "150, in runs of 93 + 57,"."""
-    chain, earlier = [record.get("minutes")], record.get("continued_from")
+def _earlier_runs(record: dict) -> list[dict]:
+    """The runs a network continued from (train --init), earliest first, as {minutes, steps}; for a network split
+    from a shipped ensemble, the record it was shipped with gives the minutes."""
+    runs, earlier = [], record.get("continued_from")
     while isinstance(earlier, dict):
         shipped = earlier.get("as_trained") if isinstance(earlier.get("as_trained"), dict) else {}
-        chain.insert(0, earlier.get("minutes") if earlier.get("minutes") is not None else shipped.get("minutes"))
+        minutes = earlier.get("minutes") if earlier.get("minutes") is not None else shipped.get("minutes")
+        runs.insert(0, {"minutes": minutes, "steps": earlier.get("steps")})
         earlier = earlier.get("continued_from")
-    known = [m for m in chain if isinstance(m, (int, float))]
+    return runs
+
+
+def _member_minutes(record: dict):
+    """A member network's training minutes: a number, or for a network continued from an earlier one
+    "150, in runs of 93 + 57,"."""
+    known = [m for m in [r["minutes"] for r in _earlier_runs(record)] + [record.get("minutes")]
+             if isinstance(m, (int, float))]
     if len(known) < 2:
         return record.get("minutes")
     return f"{_num(sum(known), 0)}, in runs of {' + '.join(_num(m, 0) for m in known)},"
@@ -184,11 +192,9 @@ def _training_facts(config: ModelConfig, training: dict) -> dict:
     interval = training.get("interval_calibration") if isinstance(training.get("interval_calibration"), dict) else {}
     minutes = [_member_minutes(m) for m in members if isinstance(m, dict)] or [training.get("minutes")]
     steps = [dig(training, "train_config", "steps")]
-    earlier = training.get("continued_from")
-    while isinstance(earlier, dict) and not members:  # a run continued from others: each run, earliest first
-        minutes.insert(0, earlier.get("minutes"))
-        steps.insert(0, earlier.get("steps"))
-        earlier = earlier.get("continued_from")
+    if not members:  # a run continued from others: each run, earliest first
+        earlier = _earlier_runs(training)
+        minutes, steps = [r["minutes"] for r in earlier] + minutes, [r["steps"] for r in earlier] + steps
     def member_values(*keys, percent=False):
         values = [_num(dig(m.get("validation") or {}, *keys), 2, percent) for m in members if isinstance(m, dict)]
         return " and ".join(values) if values else DASH
