@@ -89,10 +89,19 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def crop_faces(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, spec: CropSpec) -> torch.Tensor:
-    """Aligned face crops as a uint8 tensor (N, 3, size, size), RGB; one per (5, 2) landmark array."""
+# The default of crop_faces' and crop_context's `mask`: find it here. None is a mask too (no pixel of the file is
+# outside the photo: format 1-6 models), so "not given" needs its own marker.
+FIND_MASK = object()
+
+
+def crop_faces(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, spec: CropSpec,
+               mask: Image.Image | None | object = FIND_MASK) -> torch.Tensor:
+    """Aligned face crops as a uint8 tensor (N, 3, size, size), RGB; one per (5, 2) landmark array.
+    mask: `photo_mask_for(image, spec)` when the caller has it already (it is the slow part of a crop on a big
+    photo, and the same for every view of it); found here when not given."""
     crops = []
-    mask = _photo_mask_for(image, spec) if len(landmarks) else None
+    if mask is FIND_MASK:
+        mask = photo_mask_for(image, spec) if len(landmarks) else None
     for points in landmarks:
         rgb, inside = _sample(image, _points(points), spec.size, spec.face_fraction, edge=spec.outside == "edge",
                               mask=mask)
@@ -103,7 +112,7 @@ def crop_faces(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, spe
 
 
 def crop_context(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, spec: CropSpec,
-                 context: float) -> torch.Tensor:
+                 context: float, mask: Image.Image | None | object = FIND_MASK) -> torch.Tensor:
     """A wider view with the same alignment, for training: uint8 (N, 4, S, S) with S = size * context, whose
     central size x size pixels are the crop_faces crop. Channels: RGB, then 255 where the pixel lies inside
     the photo and 0 outside (RGB is 0 there)."""
@@ -111,7 +120,8 @@ def crop_context(image: Image.Image, landmarks: list[np.ndarray] | np.ndarray, s
     if (side - spec.size) % 2:
         raise ValueError(f"context {context} must widen the {spec.size} px crop by an even number of pixels")
     views = []
-    mask = _photo_mask_for(image, spec) if len(landmarks) else None
+    if mask is FIND_MASK:
+        mask = photo_mask_for(image, spec) if len(landmarks) else None
     for points in landmarks:
         rgb, inside = _sample(image, _points(points), side, spec.face_fraction * spec.size / side, edge=False,
                               mask=mask)
@@ -311,7 +321,7 @@ def to_model_input(crops: torch.Tensor, spec: CropSpec) -> torch.Tensor:
     return (crops.float() / 255.0 - mean) / std
 
 
-def _photo_mask_for(image: Image.Image, spec: CropSpec) -> Image.Image | None:
+def photo_mask_for(image: Image.Image, spec: CropSpec) -> Image.Image | None:
     """photo_mask by the model's contract (format 1-6 models: no mask; format 7: flat borders only)."""
     if not (spec.flat_border_outside or spec.backdrop_outside):
         return None

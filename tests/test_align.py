@@ -196,6 +196,32 @@ def test_a_flat_border_is_cropped_like_the_outside_of_the_photo(astronaut, box, 
             ).abs().max() <= 1
 
 
+def test_the_dataset_build_caches_exactly_the_crop_and_views_the_app_makes(astronaut):
+    """prepare.face_fields finds the photo's mask once for the crop and both wider views: on a framed photo
+    (where the mask matters) its cached PNGs hold exactly what crop_faces and crop_context make, mask found by
+    each on its own."""
+    from facebmi.detect import mirror_match
+    from training.prepare import CONTEXT, face_fields
+
+    spec, detector = CropSpec(), FaceDetector()
+    framed = _pasted(astronaut.crop((150, 20, 330, 250)), (819, 819), (153, 153), (200, 200, 200))
+    face = main_face(detector.detect(framed))
+    mirror = mirror_match(face, detector.detect_mirrored(framed))
+    assert face is not None and mirror is not None
+    fields = face_fields(framed, face, spec, mirror=mirror)
+
+    def decoded(png):
+        return torch.from_numpy(np.array(Image.open(io.BytesIO(png["bytes"])))).permute(2, 0, 1)
+
+    assert torch.equal(decoded(fields["image"]), crop_faces(framed, [face.landmarks], spec)[0])
+    views = crop_context(framed, [face.landmarks, mirror.landmarks], spec, CONTEXT)
+    assert torch.equal(decoded(fields["context"]), views[0])
+    assert torch.equal(decoded(fields["mirror_context"]), views[1])
+    # The mask mattered: read as all photo, the canvas would show in the crop.
+    unmasked = crop_faces(framed, [face.landmarks], spec, mask=None)[0]
+    assert (unmasked.int() - decoded(fields["image"]).int()).abs().float().mean() > 5
+
+
 def test_the_corners_a_rotation_leaves_are_outside_and_the_photo_keeps_its_own_black(astronaut):
     """Rotated with black corners: the corners are border, the photo's own black (the astronaut's bottom
     right, which meets them) is not, because it lies inside the photo's convex outline."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from facebmi.align import crop_context, crop_faces
+from facebmi.align import crop_context, crop_faces, photo_mask_for
 from facebmi.config import CropSpec, ModelConfig
 from facebmi.detect import Detection, FaceDetector, main_face, mirror_match
 from facebmi.images import ImageError, load_image
@@ -75,10 +75,11 @@ def face_fields(picture, face: Detection, spec: CropSpec, teacher=None, mirror: 
     (RGBA PNG, alpha = inside the photo), its box and score, the teacher's descriptor when a teacher is given,
     and the same wider view from `mirror`'s landmarks (the face as found on the photo's mirror image, mapped
     back: detect.mirror_match) when given. Shared by every dataset build (see build_dataset.py)."""
-    crop = crop_faces(picture, [face.landmarks], spec)[0]
-    # Both wider views in one call: the photo's mask (align.photo_mask) is found once for them.
+    # Which pixels are photo (align.photo_mask) is found once, for the crop and both wider views.
+    mask = photo_mask_for(picture, spec)
+    crop = crop_faces(picture, [face.landmarks], spec, mask=mask)[0]
     contexts = crop_context(picture, [face.landmarks] + ([mirror.landmarks] if mirror is not None else []), spec,
-                            CONTEXT)
+                            CONTEXT, mask=mask)
     fields = {"image": _png(crop), "context": _png(contexts[0]), "face_box": list(face.box), "face_score": face.score,
               "mirror_context": _png(contexts[1]) if mirror is not None else None}
     if teacher is not None:
