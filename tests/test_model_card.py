@@ -146,3 +146,14 @@ def test_an_ensembles_training_time_counts_each_networks_earlier_runs():
     assert "(150, in runs of 93 + 57, and 107 minutes on 2 CPU cores)" in render_model_card(config, None, repo_id="o/m")
     plain = dataclasses.replace(config, training={**CONFIG.training, "members": [{"minutes": 93.3}, {"minutes": 107.2}]})
     assert "(93 and 107 minutes on 2 CPU cores)" in render_model_card(plain, None, repo_id="o/m")
+
+
+def test_the_card_says_how_the_change_interval_was_calibrated_where_the_record_does():
+    """A cross-fitted change interval (train.calibrate_interval) is said so, with its pairs, people and folds; a
+    record without the folds (an older model) says nothing about it rather than guess."""
+    calibration = {"n": 161, "change_pairs": 75, "change_people": 53, "change_folds": 5}
+    crossfit = dataclasses.replace(CONFIG, training={**CONFIG.training, "interval_calibration": calibration})
+    card = render_model_card(crossfit, None, repo_id="org/m")
+    assert "over 75 validation pairs of 53 people" in card and "(5 folds by person)" in card
+    older = dataclasses.replace(CONFIG, training={**CONFIG.training, "interval_calibration": {"n": 161}})
+    assert "folds by person" not in render_model_card(older, None, repo_id="org/m")

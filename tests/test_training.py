@@ -1,6 +1,8 @@
 """The training path on a tiny generated folder: prepare (detect, crop, teacher) -> train -> evaluate."""
 import csv
+import dataclasses
 import json
+
 
 import numpy as np
 import pytest
@@ -264,6 +266,45 @@ def test_the_change_interval_is_calibrated_to_grow_with_the_error():
     flat = change + rng.normal(0, 3, 1000)
     halfwidth, slope = _change_interval(change, flat, 0.8)
     assert halfwidth == pytest.approx(1.2816 * 3, rel=0.15) and slope < 0.1
+
+
+def test_the_change_interval_cross_fitted_by_person_holds_its_level_on_new_people():
+    """train._cross_fitted_scores: a few dozen pairs, several per person and a person's errors alike (as on
+    bmi-reddit's validation pairs). Scale and error model fitted on the pairs whose quantile is taken cover less
+    than 80% of new people's pairs; scored on other people's fit, the interval holds its level."""
+    from facebmi.pair import bmi_change, change_halfwidth
+    from training.learn.train import _change_interval, _cross_fitted_scores, _error_model, _spread_scale
+
+    rng = np.random.default_rng(1)
+
+    def people(n):  # (before, after, true, person): 1-3 pairs each, each person's error shared by their pairs
+        person = np.repeat(np.arange(n), rng.integers(1, 4, n))
+        true = rng.normal(-6, 5, len(person))
+        # heavy-tailed: a few people's photos show little of their change
+        shown = 0.6 * true + 1.5 * rng.standard_t(3, n)[person] + rng.normal(0, 1.5, len(person))
+        before = rng.normal(32, 5, len(person))
+        return before, before + shown, true, person
+
+    config, inside = ModelConfig(), {"in-sample": [], "cross-fitted": []}
+    for _ in range(300):
+        before, after, true, person = people(30)
+        scale = _spread_scale(before, after, true)
+        fitted = dataclasses.replace(config, bmi_change_scale=scale)
+        change = bmi_change(before, after, fitted)
+        scores, folds = _cross_fitted_scores(before, after, true, person, config)
+        assert folds == 5 and scores.shape == true.shape and np.isfinite(scores).all()
+        new_before, new_after, new_true, _ = people(30)
+        new_change = bmi_change(new_before, new_after, fitted)
+        for name, given in (("in-sample", None), ("cross-fitted", scores)):
+            halfwidth, slope = _change_interval(change, true, 0.8, given)
+            width = change_halfwidth(new_change, dataclasses.replace(
+                fitted, bmi_change_halfwidth=halfwidth, bmi_change_halfwidth_slope=slope))
+            inside[name].append(np.mean(np.abs(new_change - new_true) <= width))
+    in_sample, cross_fitted = np.mean(inside["in-sample"]), np.mean(inside["cross-fitted"])
+    assert in_sample < 0.8 <= cross_fitted and cross_fitted - in_sample > 0.01
+    with pytest.raises(ValueError, match="two people or more"):
+        _cross_fitted_scores(before[:3], after[:3], true[:3], np.zeros(3), config)
+    assert _error_model(change, change)[1] == 0.0  # no error: no growth with the change
 
 
 def test_an_ensemble_splits_into_networks_that_average_back_to_it(tmp_path, capsys):

@@ -210,8 +210,19 @@ def _training_facts(config: ModelConfig, training: dict) -> dict:
         "distill_cos": _num(validation.get("distill_cos"), 3),
         "bmi_head": first.get("bmi_head") or DASH, "bracket_head": first.get("bracket_head") or DASH,
         "members": config.members, "interval_level": f"{config.bmi_interval_level:.0%}",
-        "interval_n": interval.get("n", DASH),
+        "interval_n": interval.get("n", DASH), "change_calibration": _change_calibration_text(interval),
     }
+
+
+def _change_calibration_text(interval: dict) -> str:
+    """How the before/after change's interval was calibrated (train.calibrate_interval), in words; '' where the
+    record does not say (models calibrated before 2026-12-07e fitted it in-sample)."""
+    if not interval.get("change_folds"):
+        return ""
+    return (f"The before/after change's interval is calibrated the same way over {interval['change_pairs']} validation "
+            f"pairs of {interval['change_people']} people, each pair's score from a scale and error model fitted on "
+            f"other people's pairs ({interval['change_folds']} folds by person): fitted on the very pairs it is "
+            "calibrated on, the interval covered less than its level on new people.")
 
 
 def _reports(metrics) -> dict[str, dict]:

@@ -379,42 +379,85 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
 def calibrate_interval(model, faces: FaceTable, level: float) -> dict:
     """From the validation faces: split-conformal half-widths (finite-sample corrected) on log BMI for one face,
     and, over every same-person pair, the change scale (config.bmi_change_scale: the one that gives the estimated
-    changes the spread of the true ones, kept within 1-3) and the change interval's half-width in BMI units."""
+    changes the spread of the true ones, kept within 1-3) and the change interval's half-width in BMI units, its
+    conformal scores cross-fitted by person (_cross_fitted_scores)."""
     idx = faces.where((faces.split == "validation") & ~np.isnan(faces.bmi.numpy()))
     pred = infer(model, faces, idx)["bmi"]
     bmi = faces.bmi.numpy()
     result = {"log_halfwidth": _conformal(np.abs(np.log(bmi[idx]) - np.log(np.clip(pred, 1.0, None))), level),
               "n": int(len(idx))}
-    pairs = all_pairs(faces.people(idx), bmi)
+    groups = faces.people(idx)
+    pairs = all_pairs(groups, bmi)
     if len(pairs) >= 10:
         full = np.full(len(bmi), np.nan)
         full[idx] = infer_careful(model, faces, idx)["bmi"]  # read as the pair path reads them
-        true = bmi[pairs[:, 1]] - bmi[pairs[:, 0]]
-        difference = full[pairs[:, 1]] - full[pairs[:, 0]]
-        # Spread matching: the scaled differences have the spread of the true changes. It sits between the
-        # least-squares scale (~1.05 here: still shows about 0.65 of a change) and the one that makes the change
-        # right on average for a given true change (~1.6: test slope 1.2, and twice the noise of a mirror image).
-        scale = float(np.clip(np.sqrt(true @ true / (difference @ difference)), 1.0, 3.0))
-        change = bmi_change(full[pairs[:, 0]], full[pairs[:, 1]], dataclasses.replace(model.config,
-                                                                                      bmi_change_scale=scale))
-        halfwidth, slope = _change_interval(change, true, level)
+        person = np.full(len(bmi), -1)
+        for number, members in enumerate(groups):
+            person[members] = number
+        before, after, true = full[pairs[:, 0]], full[pairs[:, 1]], bmi[pairs[:, 1]] - bmi[pairs[:, 0]]
+        scale = _spread_scale(before, after, true)
+        change = bmi_change(before, after, dataclasses.replace(model.config, bmi_change_scale=scale))
+        scores, folds = _cross_fitted_scores(before, after, true, person[pairs[:, 0]], model.config)
+        halfwidth, slope = _change_interval(change, true, level, scores)
         result.update(change_scale=round(scale, 4), change_halfwidth=halfwidth, change_halfwidth_slope=slope,
-                      change_pairs=int(len(pairs)))
+                      change_pairs=int(len(pairs)), change_people=int(len(np.unique(person[pairs[:, 0]]))),
+                      change_folds=folds)
     return result
 
 
-def _change_interval(change: np.ndarray, true: np.ndarray, level: float) -> tuple[float, float]:
-    """Normalised split-conformal interval for the change (pair.change_halfwidth): the squared error modelled as
-    a + b * change^2 (least squares, a > 0, b >= 0), each pair's error divided by sqrt(a + b * change^2), the
-    conformal quantile q of those ratios -> (q * sqrt(a), q * sqrt(b)). Where the error does not grow with the
-    change (b would be negative), b = 0: one width for every change, as in format 1-5 models."""
+def _spread_scale(before: np.ndarray, after: np.ndarray, true: np.ndarray) -> float:
+    """config.bmi_change_scale by spread matching: the scaled differences have the spread of the true changes. It
+    sits between the least-squares scale (~1.05 here: still shows about 0.65 of a change) and the one that makes the
+    change right on average for a given true change (~1.6: test slope 1.2, and twice the noise of a mirror image)."""
+    difference = after - before
+    return float(np.clip(np.sqrt(true @ true / (difference @ difference)), 1.0, 3.0))
+
+
+def _error_model(change: np.ndarray, true: np.ndarray) -> tuple[float, float]:
+    """The squared error of the change modelled as a + b * change^2 (least squares, a > 0, b >= 0). Where the error
+    does not grow with the change (b would be negative), b = 0: one width for every change, as in format 1-5."""
     error2 = (change - true) ** 2
-    design = np.stack([np.ones_like(change), change ** 2], 1)
-    a, b = np.linalg.lstsq(design, error2, rcond=None)[0]
+    a, b = np.linalg.lstsq(np.stack([np.ones_like(change), change ** 2], 1), error2, rcond=None)[0]
     if b < 0 or a <= 0:
-        a, b = float(error2.mean()), 0.0
-    q = _conformal(np.abs(change - true) / np.sqrt(a + b * change ** 2), level)
+        return float(error2.mean()), 0.0
+    return float(a), float(b)
+
+
+def _change_interval(change: np.ndarray, true: np.ndarray, level: float,
+                     scores: np.ndarray | None = None) -> tuple[float, float]:
+    """Normalised split-conformal interval for the change (pair.change_halfwidth): the error model (a, b) fitted on
+    the pairs, the conformal quantile q of the normalised errors |change - true| / sqrt(a + b * change^2) ->
+    (q * sqrt(a), q * sqrt(b)). scores: those normalised errors computed elsewhere (_cross_fitted_scores); by
+    default on the same pairs, which covers less than `level` on new people."""
+    a, b = _error_model(change, true)
+    if scores is None:
+        scores = np.abs(change - true) / np.sqrt(a + b * change ** 2)
+    q = _conformal(scores, level)
     return round(q * math.sqrt(a), 4), round(q * math.sqrt(b), 4)
+
+
+def _cross_fitted_scores(before: np.ndarray, after: np.ndarray, true: np.ndarray, person: np.ndarray,
+                         config: ModelConfig, folds: int = 5) -> tuple[np.ndarray, int]:
+    """Each pair's normalised error with the scale and the error model fitted on other people's pairs (people in
+    `folds` folds, at random with a fixed seed), and the number of folds used. Fitted on the very pairs whose
+    quantile is then taken, scale and error model are tuned to them and the interval covers less than its level
+    on new people: on v11's 75 validation pairs (53 people), leave-one-person-out coverage of the 80% interval was
+    78.7% fitted in-sample and 82.7% cross-fitted (docs/measurements/2026-12-07e)."""
+    people = np.unique(person)
+    if len(people) < 2:
+        raise ValueError(f"cross-fitting the change interval needs pairs of two people or more, not {len(people)}")
+    folds = min(folds, len(people))
+    fold_of = dict(zip(people[np.random.default_rng(0).permutation(len(people))], np.arange(len(people)) % folds))
+    fold = np.array([fold_of[p] for p in person])
+    scores = np.empty(len(true))
+    for k in range(folds):
+        held = fold == k
+        scale = _spread_scale(before[~held], after[~held], true[~held])
+        fitted = dataclasses.replace(config, bmi_change_scale=scale)
+        a, b = _error_model(bmi_change(before[~held], after[~held], fitted), true[~held])
+        change = bmi_change(before[held], after[held], fitted)
+        scores[held] = np.abs(change - true[held]) / np.sqrt(a + b * change ** 2)
+    return scores, folds
 
 
 def _conformal(scores: np.ndarray, level: float) -> float:
