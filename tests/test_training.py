@@ -356,6 +356,41 @@ def test_training_precision_is_bf16_only_where_it_runs_natively():
         uses_bf16("float16", cpu)
 
 
+def test_a_bracket_refit_can_be_made_to_replace_the_head_as_trained():
+    """choose_bracket_head: the head as trained competes with the refits, and wins where it scores best; with
+    bracket_refit_keep_trained off a refit replaces it (what holds an already refitted network to one balance)."""
+    import torch
+
+    from facebmi.labels import AGE_BRACKETS
+    from facebmi.model import FaceAttributeModel
+    from training.learn.train import FaceTable, choose_bracket_head, infer
+    from training.learn.train_config import TrainConfig
+
+    n, rng = 24, np.random.default_rng(0)
+    context = torch.from_numpy(rng.integers(0, 256, (n, 4, 168, 168), dtype=np.uint8))
+    context[:, 3] = 255  # all inside the photo
+    faces = FaceTable(context=context, mirror_context=torch.zeros((0, 4, 168, 168), dtype=torch.uint8),
+                      mirror_row=np.full(n, -1), teacher=torch.zeros(n, 128), has_teacher=torch.zeros(n, dtype=bool),
+                      bmi=torch.full((n,), float("nan")), age=torch.zeros(n), bracket=torch.zeros(n, dtype=torch.long),
+                      sex=np.array([""] * n), race=np.array(["white"] * n), group=np.array([str(i) for i in range(n)]),
+                      source=np.array(["age-utkface"] * n), split=np.array(["train"] * 16 + ["validation"] * 8),
+                      label_conflict=np.zeros(n, dtype=bool))
+    torch.manual_seed(0)
+    model = FaceAttributeModel(ModelConfig()).eval()
+    # Labels the head as trained gets exactly right on validation (and at random on train, where refits learn).
+    features = torch.tensor(infer(model, faces, np.arange(n), with_features=True)["features"])
+    with torch.no_grad():
+        own = model.bracket_head(features).argmax(1)
+    faces.bracket[:] = torch.where(torch.arange(n) < 16, torch.from_numpy(rng.integers(0, 8, n)), own)
+    faces.age[:] = torch.tensor([float(AGE_BRACKETS[b].split("-")[0].rstrip("+")) + 1 for b in faces.bracket])
+    cfg = TrainConfig(bracket_refit_powers=(0.25,), bracket_refit_decays=(1e-3,), bracket_refit_views=0)
+    trained = model.bracket_head.weight.detach().clone()
+    assert choose_bracket_head(model, faces, cfg) is None and torch.equal(model.bracket_head.weight, trained)
+    held = dataclasses.replace(cfg, bracket_refit_keep_trained=False)
+    assert choose_bracket_head(model, faces, held).startswith("L-BFGS refit on frozen features, balance power 0.25")
+    assert not torch.equal(model.bracket_head.weight, trained)
+
+
 def test_the_command_line_sets_every_setting_the_bracket_refit_included():
     """`--bracket-refit-powers 0.25` holds the bracket head's refit to one balance (what a finalize of one network
     needs to match another's head); unset, a tuple setting keeps its default; a bad value fails before training."""

@@ -315,8 +315,9 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
     """Refit the bracket head by full-batch L-BFGS on frozen eval-mode features (no dropout, no augmentation),
     for each balance power (faces weighted by count**-power of their source/bracket/race cell) and weight decay
     in the config; keep the head that scores best on validation UTKFace by bracket_choice_score, the trained
-    head included. SGD with augmentation leaves the head a little off the optimum for clean inputs, and the
-    balance that is best for the backbone is not always best for the head. This costs a few minutes."""
+    head included unless cfg.bracket_refit_keep_trained is off. SGD with augmentation leaves the head a little off
+    the optimum for clean inputs, and the balance that is best for the backbone is not always best for the head.
+    This costs a few minutes."""
     train_idx = faces.where((faces.split == "train") & (faces.bracket.numpy() >= 0))
     val_idx = faces.where((faces.split == "validation") & (faces.source == "age-utkface") & ~faces.label_conflict)
     if not len(train_idx) or not len(val_idx):
@@ -346,6 +347,8 @@ def choose_bracket_head(model: FaceAttributeModel, faces: FaceTable, cfg: TrainC
     trained = (model.bracket_head.weight.detach().cpu().clone(), model.bracket_head.bias.detach().cpu().clone())
     best_name, (best_score, decades) = None, score(head_from(*trained))
     log.info("bracket head as trained: validation score %.4f, per decade %s", best_score, decades)
+    if not cfg.bracket_refit_keep_trained:
+        best_score = -math.inf  # a refit replaces it whatever it scores
     best_state = trained
     for power in cfg.bracket_refit_powers:
         # Per-face loss weights of mean 1: the batches' balance at power = cfg.balance_power, none at 0.

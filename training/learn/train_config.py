@@ -64,6 +64,9 @@ class TrainConfig:
     bracket_refit_powers: tuple = (0.0, 0.25, 0.5)
     bracket_refit_decays: tuple = (1e-4, 1e-3, 1e-2)
     bracket_refit_views: int = 2  # re-framed views of each face the refit also sees (0: plain crops, v1-v3)
+    # Whether the head as trained competes with the refits. False holds a network to the refits (one balance power,
+    # to match another network's): on a network already refitted, its head as trained is the earlier refit.
+    bracket_refit_keep_trained: bool = True
     interval_level: float = 0.8  # coverage of the calibrated BMI interval
     # The before/after change's careful read (config.pair_read_mirror, pair_read_shift; facebmi/careful.py), set
     # before the change is calibrated. Chosen on validation (docs/measurements/2026-12-02): with both, a photo and
