@@ -3,7 +3,6 @@ import csv
 import dataclasses
 import json
 
-
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
@@ -405,3 +404,59 @@ def test_the_command_line_sets_every_setting_the_bracket_refit_included():
     assert plain.bracket_refit_powers == TrainConfig().bracket_refit_powers and plain == TrainConfig()
     with pytest.raises(SystemExit):
         parse_args(["--bracket-refit-powers", "half"])
+
+
+def test_an_ensembles_intervals_recalibrate_with_its_weights_and_records_kept(astronaut, tmp_path):
+    """`ensemble --calibrate-only`: a saved ensemble's intervals are calibrated again on validation (a change in how
+    calibration is done, or another level); its weights and training records stay as they are. Too few validation
+    faces with a BMI to calibrate on: a clear error, not an uncalibrated model."""
+    import torch
+    from safetensors.torch import load_file
+
+    from facebmi.model import FaceAttributeModel
+    from training.learn.ensemble import build_ensemble, main as ensemble_main
+    from training.prepare import prepare
+    from training.splits import split_of
+
+    folder = tmp_path / "people"
+    (folder / "images").mkdir(parents=True)
+    groups = [g for g in (f"v{i}" for i in range(400)) if split_of(f"people:{g}") == "validation"][:12]
+    with open(folder / "labels.csv", "w", newline="") as f:
+        rows = [["file", "bmi", "age", "sex", "group_id"]]
+        for i, group in enumerate(groups):
+            name = f"images/p{i}.jpg"
+            ImageEnhance.Brightness(astronaut).enhance(0.6 + 0.06 * i).resize((256, 256)).save(folder / name)
+            rows.append([name, f"{20 + 1.5 * i:.1f}", "30", "F", group])
+        csv.writer(f).writerows(rows)
+    faces = tmp_path / "faces"
+    prepare([folder], faces, workers=1, with_teacher=False)
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        members.append(FaceAttributeModel(ModelConfig(bmi_mean=30.0)).save_pretrained(tmp_path / f"m{seed}"))
+    built = build_ensemble(members, faces, 0.8).save_pretrained(tmp_path / "ensemble")
+    before = ModelConfig.load(built)
+    assert before.bmi_interval_log_halfwidth > 0
+
+    ensemble_main(["--calibrate-only", str(built), "--faces", str(faces), "--level", "0.5", "--out",
+                   str(tmp_path / "recalibrated")])
+    after = ModelConfig.load(tmp_path / "recalibrated")
+    assert after.bmi_interval_level == 0.5 and 0 < after.bmi_interval_log_halfwidth < before.bmi_interval_log_halfwidth
+    assert after.training["interval_calibration"]["n"] == 12
+    assert {k: v for k, v in after.training.items() if k != "interval_calibration"} == \
+        {k: v for k, v in before.training.items() if k != "interval_calibration"}
+    weights, again = load_file(built / "model.safetensors"), load_file(tmp_path / "recalibrated" / "model.safetensors")
+    assert weights.keys() == again.keys() and all(torch.equal(weights[k], again[k]) for k in weights)
+
+    with pytest.raises(ValueError, match="single network"):
+        ensemble_main(["--calibrate-only", str(members[0]), "--faces", str(faces), "--out", str(tmp_path / "x")])
+    few = tmp_path / "few"
+    (few / "images").mkdir(parents=True)
+    (few / "labels.csv").write_text("file,bmi,age,sex,group_id\n" + "".join(
+        f"images/p{i}.jpg,25,30,F,{groups[i]}\n" for i in range(3)))
+    for i in range(3):
+        (few / "images" / f"p{i}.jpg").write_bytes((folder / "images" / f"p{i}.jpg").read_bytes())
+    prepare([few], tmp_path / "few_faces", workers=1, with_teacher=False)
+    with pytest.raises(ValueError, match="validation faces with a BMI"):
+        ensemble_main(["--calibrate-only", str(built), "--faces", str(tmp_path / "few_faces"), "--out",
+                       str(tmp_path / "y")])

@@ -1,9 +1,11 @@
 """Average independently trained models into one ensemble model folder, re-calibrating the BMI interval on
 validation (the members' own intervals are too wide for their average); or split an ensemble into its members, to
-continue training one (`train --init`) and average it again with the others.
+continue training one (`train --init`) and average it again with the others; or only recalibrate a saved
+ensemble's intervals (weights and every other setting kept: a change in how the calibration is done).
 
     python -m training.learn.ensemble --members runs/v1 runs/v2 --out runs/ensemble
     python -m training.learn.ensemble --split facebmi/default_model --out runs/shipped   # runs/shipped/member0, ...
+    python -m training.learn.ensemble --calibrate-only facebmi/default_model --out runs/recalibrated
 """
 from __future__ import annotations
 
@@ -37,15 +39,32 @@ def build_ensemble(members: list[Path], faces_path: Path, level: float) -> FaceA
         "split": first.training.get("split"), "interval_calibration": interval,
     }
     summary["validation"] = None
-    ensemble.config = dataclasses.replace(ensemble.config, bmi_interval_level=level,
-                                          bmi_interval_log_halfwidth=round(interval["log_halfwidth"], 5),
-                                          bmi_change_halfwidth=interval.get("change_halfwidth", 0.0),
-                                          bmi_change_halfwidth_slope=interval.get("change_halfwidth_slope", 0.0),
-                                          bmi_change_scale=interval.get("change_scale", 1.0),
-                                          training=summary)
+    ensemble.config = _calibrated(ensemble.config, interval, level, summary)
     summary["validation"] = validate(ensemble, faces)
     log.info("ensemble validation %s, interval %s", summary["validation"], interval)
     return ensemble
+
+
+def recalibrate(folder: Path, faces_path: Path, level: float) -> FaceAttributeEnsemble:
+    """A saved ensemble with its intervals calibrated again on validation (train.calibrate_interval as it is now);
+    its weights, members' records and every other setting kept."""
+    ensemble = load_model_folder(folder)
+    if not isinstance(ensemble, FaceAttributeEnsemble):
+        raise ValueError(f"{folder} holds a single network: recalibrate it with train --calibrate-only")
+    interval = calibrate_interval(ensemble.eval(), load_faces(faces_path), level)
+    ensemble.config = _calibrated(ensemble.config, interval, level,
+                                  {**ensemble.config.training, "interval_calibration": interval})
+    log.info("recalibrated interval %s", interval)
+    return ensemble
+
+
+def _calibrated(config, interval: dict, level: float, training: dict):
+    """config with calibrate_interval's figures and the given training record."""
+    return dataclasses.replace(config, bmi_interval_level=level,
+                               bmi_interval_log_halfwidth=round(interval["log_halfwidth"], 5),
+                               bmi_change_halfwidth=interval.get("change_halfwidth", 0.0),
+                               bmi_change_halfwidth_slope=interval.get("change_halfwidth_slope", 0.0),
+                               bmi_change_scale=interval.get("change_scale", 1.0), training=training)
 
 
 def member_record(folder: Path, training: dict) -> dict:
@@ -83,17 +102,22 @@ def main(argv=None):
     parser.add_argument("--members", type=Path, nargs="+", help="model folders of single networks to average")
     parser.add_argument("--split", type=Path, metavar="MODEL",
                         help="instead: write each network of this ensemble folder to --out/member0, --out/member1, ...")
+    parser.add_argument("--calibrate-only", type=Path, metavar="MODEL",
+                        help="instead: recalibrate this ensemble folder's intervals, written to --out")
     parser.add_argument("--faces", type=Path, default=TrainConfig.faces)
     parser.add_argument("--level", type=float, default=TrainConfig.interval_level)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    if bool(args.members) == bool(args.split):
-        parser.error("give either --members or --split")
+    if sum(map(bool, (args.members, args.split, args.calibrate_only))) != 1:
+        parser.error("give one of --members, --split and --calibrate-only")
     if args.split:
         print("\n".join(str(path) for path in split_ensemble(args.split, args.out)))
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(2)
+    if args.calibrate_only:
+        print(recalibrate(args.calibrate_only, args.faces, args.level).save_pretrained(args.out))
+        return
     print(build_ensemble(args.members, args.faces, args.level).save_pretrained(args.out))
 
 

@@ -385,6 +385,8 @@ def calibrate_interval(model, faces: FaceTable, level: float) -> dict:
     changes the spread of the true ones, kept within 1-3) and the change interval's half-width in BMI units, its
     conformal scores cross-fitted by person (_cross_fitted_scores)."""
     idx = faces.where((faces.split == "validation") & ~np.isnan(faces.bmi.numpy()))
+    if len(idx) < 10:
+        raise ValueError(f"calibrating the interval needs 10 validation faces with a BMI or more, not {len(idx)}")
     pred = infer(model, faces, idx)["bmi"]
     bmi = faces.bmi.numpy()
     result = {"log_halfwidth": _conformal(np.abs(np.log(bmi[idx]) - np.log(np.clip(pred, 1.0, None))), level),
