@@ -2,6 +2,7 @@
 import csv
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,7 +32,20 @@ def tiny_folder(tmp_path_factory, astronaut):
     return folder
 
 
-def test_prepare_train_evaluate(tiny_folder, tmp_path):
+@pytest.fixture(scope="module")
+def backbone_weights(tmp_path_factory):
+    """A file shaped like torchvision's ImageNet MobileNetV2 checkpoint (randomly initialised): what training
+    starts from, without ../shared/weights."""
+    import torch
+    import torchvision
+
+    path = tmp_path_factory.mktemp("weights") / "mobilenet_v2.pth"
+    torch.manual_seed(0)
+    torch.save(torchvision.models.mobilenet_v2().state_dict(), path)
+    return path
+
+
+def test_prepare_train_evaluate(tiny_folder, tmp_path, backbone_weights):
     from training.learn.evaluate import evaluate
     from training.prepare import prepare
     from training.learn.train import train
@@ -48,7 +62,7 @@ def test_prepare_train_evaluate(tiny_folder, tmp_path):
     assert again["file"] == data["file"] and shard.stat().st_mtime_ns == written
 
     cfg = TrainConfig(faces=tmp_path / "faces", out=tmp_path / "model", steps=3, batch_size=8, warmup_steps=1,
-                      eval_every=3, threads=1, n_twins=3, bracket_refit_views=1)
+                      eval_every=3, threads=1, n_twins=3, bracket_refit_views=1, imagenet_weights=backbone_weights)
     folder = train(cfg)
     config = ModelConfig.load(folder)
     assert 18 < config.bmi_mean < 40  # the training-set mean BMI
@@ -423,10 +437,10 @@ def test_an_ensembles_intervals_recalibrate_with_its_weights_and_records_kept(as
     groups = [g for g in (f"v{i}" for i in range(400)) if split_of(f"people:{g}") == "validation"][:12]
     with open(folder / "labels.csv", "w", newline="") as f:
         rows = [["file", "bmi", "age", "sex", "group_id"]]
-        for i, group in enumerate(groups):
+        for i in range(12):  # 4 people, 3 photos each: 12 same-person pairs to calibrate the change on
             name = f"images/p{i}.jpg"
             ImageEnhance.Brightness(astronaut).enhance(0.6 + 0.06 * i).resize((256, 256)).save(folder / name)
-            rows.append([name, f"{20 + 1.5 * i:.1f}", "30", "F", group])
+            rows.append([name, f"{20 + 1.5 * i:.1f}", "30", "F", groups[i // 3]])
         csv.writer(f).writerows(rows)
     faces = tmp_path / "faces"
     prepare([folder], faces, workers=1, with_teacher=False)
@@ -443,10 +457,31 @@ def test_an_ensembles_intervals_recalibrate_with_its_weights_and_records_kept(as
     after = ModelConfig.load(tmp_path / "recalibrated")
     assert after.bmi_interval_level == 0.5 and 0 < after.bmi_interval_log_halfwidth < before.bmi_interval_log_halfwidth
     assert after.training["interval_calibration"]["n"] == 12
-    assert {k: v for k, v in after.training.items() if k != "interval_calibration"} == \
-        {k: v for k, v in before.training.items() if k != "interval_calibration"}
+    remeasured = ("interval_calibration", "validation")
+    assert {k: v for k, v in after.training.items() if k not in remeasured} == \
+        {k: v for k, v in before.training.items() if k not in remeasured}
     weights, again = load_file(built / "model.safetensors"), load_file(tmp_path / "recalibrated" / "model.safetensors")
     assert weights.keys() == again.keys() and all(torch.equal(weights[k], again[k]) for k in weights)
+
+    # An ensemble calibrated another way (its change scale and the validation record made with it): recalibrated,
+    # the scale moves and the validation record is measured again with the new one, not kept.
+    from facebmi.loading import DEFAULT_MODEL_DIR
+    from training.learn.ensemble import split_ensemble
+    from training.learn.train import load_faces, validate
+    prepare([folder], tmp_path / "described", workers=1, with_teacher=True)  # descriptors: same-person pairs
+    described = load_faces(tmp_path / "described")
+    real = build_ensemble(split_ensemble(DEFAULT_MODEL_DIR, tmp_path / "split"), tmp_path / "described", 0.8)
+    assert real.config.training["interval_calibration"]["change_pairs"] == 12
+    other_scale = 1.0 if real.config.bmi_change_scale > 1.5 else 2.5
+    real.config = dataclasses.replace(real.config, bmi_change_scale=other_scale)
+    real.config.training["validation"] = stale = validate(real, described)
+    ensemble_main(["--calibrate-only", str(real.save_pretrained(tmp_path / "older")), "--faces",
+                   str(tmp_path / "described"), "--out", str(tmp_path / "rescaled")])
+    rescaled = ModelConfig.load(tmp_path / "rescaled")
+    assert rescaled.bmi_change_scale != other_scale
+    assert rescaled.training["validation"] == json.loads(json.dumps(
+        validate(FaceAttributeModel.from_folder(tmp_path / "rescaled"), described)))
+    assert rescaled.training["validation"]["bmi_change"] != json.loads(json.dumps(stale))["bmi_change"]
 
     with pytest.raises(ValueError, match="single network"):
         ensemble_main(["--calibrate-only", str(members[0]), "--faces", str(faces), "--out", str(tmp_path / "x")])
@@ -460,3 +495,105 @@ def test_an_ensembles_intervals_recalibrate_with_its_weights_and_records_kept(as
     with pytest.raises(ValueError, match="validation faces with a BMI"):
         ensemble_main(["--calibrate-only", str(built), "--faces", str(tmp_path / "few_faces"), "--out",
                        str(tmp_path / "y")])
+
+
+def test_a_paused_run_resumes_to_the_model_an_unbroken_run_makes(tiny_folder, tmp_path, backbone_weights):
+    """A run paused (or stopped) part-way and resumed, even from another folder, ends with the model an unbroken run
+    makes, to the bit: same batches, re-framings and dropout. A resume with other settings is refused."""
+    import torch
+    from safetensors.torch import load_file
+
+    from training.learn.train import main as train_main, train
+    from training.learn.train_config import TrainConfig
+    from training.prepare import prepare
+
+    prepare([tiny_folder], tmp_path / "faces", workers=1, with_teacher=True)
+    settings = dict(faces=tmp_path / "faces", steps=5, batch_size=8, warmup_steps=1, eval_every=2, threads=1,
+                    n_twins=3, twin_framed=0.5, bracket_refit_views=1, imagenet_weights=backbone_weights,
+                    checkpoint_every=2)
+    whole = train(TrainConfig(out=tmp_path / "whole", **settings))
+    assert not (whole / "checkpoint.pt").exists()  # a finished run leaves nothing to resume
+
+    paused_cfg = TrainConfig(out=tmp_path / "paused", **settings)
+    checkpoint = train(paused_cfg, pause_at_step=3)
+    assert checkpoint == tmp_path / "paused" / "checkpoint.pt" and not (tmp_path / "paused" / "config.json").exists()
+    with pytest.raises(ValueError, match="lr"):
+        train(dataclasses.replace(paused_cfg, lr=1e-4), resume=True)
+    (tmp_path / "paused").rename(tmp_path / "moved")
+    train_main(["--resume", str(tmp_path / "moved"), "--threads", "1"])
+
+    resumed = tmp_path / "moved"
+    assert not (resumed / "checkpoint.pt").exists()
+    a, b = load_file(whole / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    one, two = ModelConfig.load(whole).training, ModelConfig.load(resumed).training
+    assert [{k: v for k, v in r.items() if k != "minutes"} for r in one["history"]] == \
+        [{k: v for k, v in r.items() if k != "minutes"} for r in two["history"]]
+    assert [r["step"] for r in two["history"]] == [2, 4, 5]
+    assert {k: v for k, v in one["train_config"].items() if k != "out"} == \
+        {k: v for k, v in two["train_config"].items() if k != "out"}
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train_main(["--resume", str(resumed)])
+
+
+def test_a_run_killed_part_way_resumes_from_its_last_checkpoint(tiny_folder, tmp_path, backbone_weights):
+    """A run killed outright (the machine taken back) keeps a whole checkpoint from its last `checkpoint_every`
+    step, and `--resume` goes on from there."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    from training.prepare import prepare
+
+    prepare([tiny_folder], tmp_path / "faces", workers=1, with_teacher=True)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "training.learn.train", "--faces", str(tmp_path / "faces"), "--out", str(out),
+               "--steps", "400", "--batch-size", "8", "--warmup-steps", "1", "--eval-every", "1000", "--threads", "1",
+               "--n-twins", "3", "--imagenet-weights", str(backbone_weights), "--checkpoint-every", "2"]
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not (out / "checkpoint.pt").exists() and run.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # a few more steps, maybe in the middle of writing the next checkpoint
+    finally:
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert state["step"] >= 2 and state["step"] % 2 == 0 and not (out / "config.json").exists()
+
+    subprocess.run([sys.executable, "-m", "training.learn.train", "--resume", str(out), "--threads", "1",
+                    "--pause-at-step", str(state["step"] + 1)], cwd=root, check=True, capture_output=True)
+    assert torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)["step"] == state["step"] + 1
+
+
+def test_the_change_interval_of_one_persons_pairs_is_calibrated_in_sample_and_says_so(astronaut, tmp_path):
+    """Validation pairs all of one person (a tiny set): no other people to cross-fit the change interval on, so it
+    is fitted in-sample, recorded as 0 folds, rather than stopping the run."""
+    import torch
+
+    from facebmi.model import FaceAttributeModel
+    from training.learn.train import calibrate_interval, load_faces
+    from training.prepare import prepare
+    from training.splits import split_of
+
+    group = next(g for g in (f"v{i}" for i in range(400)) if split_of(f"people:{g}") == "validation")
+    folder = tmp_path / "people"  # the source name the split hashes with
+    (folder / "images").mkdir(parents=True)
+    rows = "file,bmi,age,sex,group_id\n"
+    for i in range(10):
+        ImageEnhance.Brightness(astronaut).enhance(0.6 + 0.06 * i).resize((256, 256)).save(folder / f"images/p{i}.jpg")
+        rows += f"images/p{i}.jpg,{22 + 1.5 * i:.1f},30,F,{group}\n"
+    (folder / "labels.csv").write_text(rows)
+    prepare([folder], tmp_path / "faces", workers=1, with_teacher=True)  # descriptors: one person's photos linked
+    faces = load_faces(tmp_path / "faces")
+    assert (faces.split == "validation").all() and len(faces.people(np.arange(10))) == 1
+    torch.manual_seed(0)
+    result = calibrate_interval(FaceAttributeModel(ModelConfig(bmi_mean=30.0)).eval(), faces, 0.8)
+    assert result["change_pairs"] == 45 and result["change_people"] == 1 and result["change_folds"] == 0
+    assert result["change_halfwidth"] > 0

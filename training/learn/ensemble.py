@@ -47,14 +47,17 @@ def build_ensemble(members: list[Path], faces_path: Path, level: float) -> FaceA
 
 def recalibrate(folder: Path, faces_path: Path, level: float) -> FaceAttributeEnsemble:
     """A saved ensemble with its intervals calibrated again on validation (train.calibrate_interval as it is now);
-    its weights, members' records and every other setting kept."""
+    its weights, members' records and every other setting kept. The validation record is measured again: the
+    change's figures (slope, interval coverage) move with the change scale and interval."""
     ensemble = load_model_folder(folder)
     if not isinstance(ensemble, FaceAttributeEnsemble):
         raise ValueError(f"{folder} holds a single network: recalibrate it with train --calibrate-only")
-    interval = calibrate_interval(ensemble.eval(), load_faces(faces_path), level)
-    ensemble.config = _calibrated(ensemble.config, interval, level,
-                                  {**ensemble.config.training, "interval_calibration": interval})
-    log.info("recalibrated interval %s", interval)
+    faces = load_faces(faces_path)
+    interval = calibrate_interval(ensemble.eval(), faces, level)
+    training = {**ensemble.config.training, "interval_calibration": interval}
+    ensemble.config = _calibrated(ensemble.config, interval, level, training)
+    training["validation"] = validate(ensemble, faces)
+    log.info("recalibrated interval %s, validation %s", interval, training["validation"])
     return ensemble
 
 

@@ -31,6 +31,7 @@ from facebmi.labels import AGE_BRACKETS
 from facebmi.model import FaceAttributeModel, ModelOutput, infer_outputs
 from facebmi.pair import bmi_change
 from training.learn.augment import reframe_crops
+from training.learn.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint, saved_config
 from training.learn.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
 from training.learn.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
 from training.learn.train_config import TrainConfig
@@ -402,7 +403,9 @@ def calibrate_interval(model, faces: FaceTable, level: float) -> dict:
         before, after, true = full[pairs[:, 0]], full[pairs[:, 1]], bmi[pairs[:, 1]] - bmi[pairs[:, 0]]
         scale = _spread_scale(before, after, true)
         change = bmi_change(before, after, dataclasses.replace(model.config, bmi_change_scale=scale))
-        scores, folds = _cross_fitted_scores(before, after, true, person[pairs[:, 0]], model.config)
+        # Pairs of one person only (a tiny validation set): no one else to fit on, so in-sample (0 folds, recorded).
+        scores, folds = (_cross_fitted_scores(before, after, true, person[pairs[:, 0]], model.config)
+                         if len(np.unique(person[pairs[:, 0]])) >= 2 else (None, 0))
         halfwidth, slope = _change_interval(change, true, level, scores)
         result.update(change_scale=round(scale, 4), change_halfwidth=halfwidth, change_halfwidth_slope=slope,
                       change_pairs=int(len(pairs)), change_people=int(len(np.unique(person[pairs[:, 0]]))),
@@ -415,6 +418,8 @@ def _spread_scale(before: np.ndarray, after: np.ndarray, true: np.ndarray) -> fl
     sits between the least-squares scale (~1.05 here: still shows about 0.65 of a change) and the one that makes the
     change right on average for a given true change (~1.6: test slope 1.2, and twice the noise of a mirror image)."""
     difference = after - before
+    if not difference.any():  # the estimates do not move (an untrained network): nothing to match, no scaling
+        return 1.0
     return float(np.clip(np.sqrt(true @ true / (difference @ difference)), 1.0, 3.0))
 
 
@@ -435,9 +440,7 @@ def _change_interval(change: np.ndarray, true: np.ndarray, level: float,
     (q * sqrt(a), q * sqrt(b)). scores: those normalised errors computed elsewhere (_cross_fitted_scores); by
     default on the same pairs, which covers less than `level` on new people."""
     a, b = _error_model(change, true)
-    if scores is None:
-        scores = np.abs(change - true) / np.sqrt(a + b * change ** 2)
-    q = _conformal(scores, level)
+    q = _conformal(_normalised_errors(change, true, a, b) if scores is None else scores, level)
     return round(q * math.sqrt(a), 4), round(q * math.sqrt(b), 4)
 
 
@@ -460,9 +463,13 @@ def _cross_fitted_scores(before: np.ndarray, after: np.ndarray, true: np.ndarray
         scale = _spread_scale(before[~held], after[~held], true[~held])
         fitted = dataclasses.replace(config, bmi_change_scale=scale)
         a, b = _error_model(bmi_change(before[~held], after[~held], fitted), true[~held])
-        change = bmi_change(before[held], after[held], fitted)
-        scores[held] = np.abs(change - true[held]) / np.sqrt(a + b * change ** 2)
+        scores[held] = _normalised_errors(bmi_change(before[held], after[held], fitted), true[held], a, b)
     return scores, folds
+
+
+def _normalised_errors(change: np.ndarray, true: np.ndarray, a: float, b: float) -> np.ndarray:
+    """|change - true| in units of the error model's spread for that change (_error_model)."""
+    return np.abs(change - true) / np.sqrt(a + b * change ** 2)
 
 
 def _conformal(scores: np.ndarray, level: float) -> float:
@@ -471,7 +478,11 @@ def _conformal(scores: np.ndarray, level: float) -> float:
     return float(scores[k])
 
 
-def train(cfg: TrainConfig) -> Path:
+def train(cfg: TrainConfig, resume: bool = False, pause_at_step: int | None = None,
+          pause_after_minutes: float | None = None) -> Path:
+    """Train, finalize and save the model to cfg.out; returns that folder. resume: go on from the checkpoint in
+    cfg.out (training/learn/checkpoint.py). The run pauses, writing its checkpoint and returning that file's path
+    instead, after step `pause_at_step` or once this sitting has run `pause_after_minutes`."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -483,7 +494,12 @@ def train(cfg: TrainConfig) -> Path:
     log.info("faces: %d train (%d with BMI), mean BMI %.2f", len(train_idx), len(bmi_idx), bmi_mean)
 
     model = FaceAttributeModel(ModelConfig(bmi_mean=round(bmi_mean, 3)))
-    if cfg.init:
+    saved = load_checkpoint(cfg.out, cfg) if resume else None
+    if saved:
+        model.load_state_dict(saved["model"])
+        model.config = dataclasses.replace(model.config, training=saved["training_record"])
+        log.info("resuming %s after step %d", cfg.out, saved["step"])
+    elif cfg.init:
         start = FaceAttributeModel.from_folder(cfg.init)
         if start.config.members != 1 or start.config.bmi_mean != model.config.bmi_mean:
             raise ValueError(f"--init {cfg.init}: a single network trained on the same faces is needed")
@@ -512,8 +528,16 @@ def train(cfg: TrainConfig) -> Path:
                                cfg.balance_power)
     log.info("%d same-person groups for the pair loss; %d pairs a batch", len(groups), n_pairs)
     log.info("training steps in %s", "bf16" if uses_bf16(cfg.precision, torch.device(cfg.device)) else "fp32")
-    history, running, started = [], {}, time.time()
-    for step in range(cfg.steps):
+    history, running, first_step, started = [], {}, 0, time.time()
+    if saved:
+        opt.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["torch_rng"])
+        gen.set_state(saved["generator"])
+        rng.bit_generator.state = saved["numpy_rng"]
+        history, running, first_step = saved["history"], saved["running"], saved["step"]
+        started -= saved["minutes"] * 60  # the record's minutes count every sitting
+    sitting = time.time()
+    for step in range(first_step, cfg.steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg) * group["lr_factor"]
         idx = np.concatenate([draw_pairs(groups, n_pairs, rng).reshape(-1) if n_pairs else np.zeros(0, np.int64),
@@ -533,9 +557,21 @@ def train(cfg: TrainConfig) -> Path:
                           train_loss={k: round(v, 4) for k, v in running.items()})
             history.append(report)
             log.info("%s", report)
+        done = step + 1
+        pause = done < cfg.steps and (done == pause_at_step or (
+            pause_after_minutes is not None and time.time() - sitting >= pause_after_minutes * 60))
+        if pause or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps):
+            path = save_checkpoint(cfg.out, cfg, done, model, opt, gen, rng, history, running,
+                                   (time.time() - started) / 60)
+            if pause:
+                log.info("paused after step %d of %d: python -m training.learn.train --resume %s", done, cfg.steps,
+                         cfg.out)
+                return path
 
     finalize(model, faces, cfg, started=started, history=history)
-    return model.save_pretrained(cfg.out)
+    folder = model.save_pretrained(cfg.out)
+    checkpoint_path(cfg.out).unlink(missing_ok=True)  # the run is whole: nothing left to resume
+    return folder
 
 
 def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, started: float | None = None,
@@ -618,9 +654,18 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
                        help="only redo the post-training steps on a saved model folder, written to --out")
     saved.add_argument("--calibrate-only", type=Path, metavar="MODEL",
                        help="only recalibrate the intervals (heads kept) of a saved model folder, written to --out")
+    saved.add_argument("--resume", type=Path, metavar="FOLDER",
+                       help="go on with the paused or interrupted run whose checkpoint is in FOLDER, with the settings "
+                            "it was started with (only --threads and --device may change)")
+    parser.add_argument("--pause-at-step", type=int, metavar="N",
+                        help="stop after step N, writing a checkpoint to resume from (--resume)")
+    parser.add_argument("--pause-after-minutes", type=float, metavar="M",
+                        help="stop after M minutes of steps in this sitting, writing a checkpoint to resume from")
     args = parser.parse_args(argv)
-    cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items()
-                         if k not in ("finalize", "calibrate_only")})
+    run_only = ("finalize", "calibrate_only", "resume", "pause_at_step", "pause_after_minutes")
+    if args.resume:
+        return saved_config(args.resume, threads=args.threads, device=args.device), args
+    cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k not in run_only})
     return cfg, args
 
 
@@ -634,7 +679,8 @@ def main(argv=None):
         finalize(model, load_faces(cfg.faces), cfg, refit_heads=args.calibrate_only is None)
         print(model.save_pretrained(cfg.out))
     else:
-        print(train(cfg))
+        print(train(cfg, resume=args.resume is not None, pause_at_step=args.pause_at_step,
+                    pause_after_minutes=args.pause_after_minutes))
 
 
 if __name__ == "__main__":

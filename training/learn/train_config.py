@@ -74,6 +74,9 @@ class TrainConfig:
     pair_read_mirror: bool = True
     pair_read_shift: int = 1
     eval_every: int = 500
+    # Steps between resumable checkpoints (<out>/checkpoint.pt, training/learn/checkpoint.py; --resume): a run
+    # from ImageNet takes hours on CPU, longer than a machine may be held. 0: none. Each costs ~1 s to write.
+    checkpoint_every: int = 250
     seed: int = 5  # the shipped v5's
     threads: int = 2
     # "cuda" where a GPU is lent: the network and each batch go there; the cached faces, the head refits and the
