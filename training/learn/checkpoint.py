@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.learn.augment import AugmentSpec
 from training.learn.train_config import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
