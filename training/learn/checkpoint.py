@@ -29,9 +29,15 @@ def checkpoint_path(out: Path) -> Path:
     return Path(out) / CHECKPOINT_NAME
 
 
+def plain_json(value):
+    """`value` as the JSON it is saved as (paths as text, tuples as lists), so what a run keeps in memory equals
+    what a reader of its checkpoint or config.json gets back."""
+    return json.loads(json.dumps(value, default=str))
+
+
 def config_record(cfg: TrainConfig) -> dict:
-    """The settings as plain JSON values (paths as text, tuples as lists): saved with the checkpoint."""
-    return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+    """The settings as plain JSON values: saved with the checkpoint and in the model's config.json."""
+    return plain_json(dataclasses.asdict(cfg))
 
 
 def config_from_record(record: dict, **machine) -> TrainConfig:

@@ -31,7 +31,8 @@ from facebmi.labels import AGE_BRACKETS
 from facebmi.model import FaceAttributeModel, ModelOutput, infer_outputs
 from facebmi.pair import bmi_change
 from training.learn.augment import reframe_crops
-from training.learn.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint, saved_config
+from training.learn.checkpoint import (checkpoint_path, config_record, load_checkpoint, plain_json, save_checkpoint,
+                                      saved_config)
 from training.learn.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
 from training.learn.sampling import all_pairs, balance_weights, draw_pairs, same_person_groups
 from training.learn.train_config import TrainConfig
@@ -590,8 +591,8 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
     earlier = model.config.training
     summary = {
         # A finalize-only run keeps the training run's settings and adds the post-training ones it used.
-        "train_config": _jsonable(dataclasses.asdict(cfg)) if history is not None else earlier.get("train_config"),
-        "finalized_with": None if history is not None else _jsonable(
+        "train_config": config_record(cfg) if history is not None else earlier.get("train_config"),
+        "finalized_with": None if history is not None else plain_json(
             {k: getattr(cfg, k) for k in ("ridge_alpha", "ridge_views", "bracket_refit_powers",
                                           "bracket_refit_decays", "bracket_refit_views", "interval_level", "pair_read_mirror",
                                           "pair_read_shift", "seed")} | {"heads_refit": refit_heads}),
@@ -619,12 +620,6 @@ def finalize(model: FaceAttributeModel, faces: FaceTable, cfg: TrainConfig, star
     log.info("BMI head: %s; bracket head: %s; interval %s; validation %s", "ridge" if use_ridge else "trained",
              bracket_refit or "trained", interval, summary["validation"])
     model.eval().to(memory_format=torch.contiguous_format)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return str(value) if isinstance(value, Path) else value
 
 
 def _yes_no(text: str) -> bool:
