@@ -122,3 +122,47 @@ def test_twins_can_be_framed_on_all_four_sides(views):
     framed = twin_views(views, spec, TrainConfig(twin_framed=1.0), torch.Generator().manual_seed(0))
     assert framed_on_four_sides(framed).all()
     assert framed_on_four_sides(usual).float().mean() < 0.7  # usually some side is left as it was
+
+
+def test_light_and_camera_augmentation_acts_only_where_asked(views):
+    """AugmentSpec's white balance, exposure, blur and noise come after every other random draw but JPEG's: with
+    JPEG off, a spec with one of them on differs from the same spec without it by that effect alone, on the
+    photo's own pixels; the fill outside the photo stays the inference fill."""
+    import dataclasses
+
+    spec = CropSpec()
+    base = AugmentSpec(jpeg=0.0)
+    plain = reframe_crops(views, spec, base, torch.Generator().manual_seed(3)).float()
+
+    def made(**on):
+        return reframe_crops(views, spec, dataclasses.replace(base, **on), torch.Generator().manual_seed(3)).float()
+
+    fill = (torch.tensor(spec.mean) * 255).round().view(1, 3, 1, 1)
+    # The outside: the fill, away (2 px) from the photo's edge, where pixels are part photo, part fill.
+    not_fill = (~((plain - fill).abs() <= 1).all(1, keepdim=True)).float()
+    outside = torch.nn.functional.max_pool2d(not_fill, 5, stride=1, padding=2) == 0
+    assert outside.float().mean() > 0.05  # the views' re-framing leaves some outside to check
+    photo = ~outside.expand_as(plain)
+
+    noisy = made(noise=1.0)
+    difference = (noisy - plain)[photo]
+    assert abs(difference.mean()) < 0.5 and 4 < difference.std() < 12  # sd drawn in 2-16 levels per face
+    for name, out in [("noise", noisy), ("blur", made(blur=1.0)), ("exposure", made(exposure=1.0)),
+                      ("white_balance", made(white_balance=1.0))]:
+        assert torch.equal(out[~photo], plain[~photo]), name  # the outside is never perturbed
+
+    def detail(x):
+        return (x[:, :, :, 1:] - x[:, :, :, :-1]).abs()[:, :, 40:72, 40:72].mean()
+
+    assert detail(made(blur=1.0)) < 0.85 * detail(plain) and detail(noisy) > 1.5 * detail(plain)
+
+    def per_face(x, channel=None):  # mean level of each face's centre
+        centre = x[:, :, 40:72, 40:72]
+        return (centre.mean((1, 2, 3)) if channel is None else centre[:, channel].mean((1, 2)))
+
+    ratio = per_face(made(exposure=1.0)) / per_face(plain)
+    assert ratio.min() < 0.85 and ratio.max() > 1.15  # darker and brighter faces, 1.5 stops down to 1 up
+    warmth = (per_face(made(white_balance=1.0), 0) / per_face(made(white_balance=1.0), 2)) / \
+        (per_face(plain, 0) / per_face(plain, 2))
+    assert warmth.min() < 0.9 and warmth.max() > 1.1  # cool and warm light
+    assert torch.equal(made(noise=0.0), plain)  # off: nothing drawn, nothing changed

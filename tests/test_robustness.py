@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.learn.robustness import ROBUSTNESS_TARGETS, VARIANTS, check_targets, clearly_missed, main, robustness
+from training.learn.robustness import (ROBUSTNESS_TARGETS, VARIANTS, check_targets, chosen_variants, clearly_missed,
+                                       main, robustness)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,40 @@ def test_variants_change_the_photo_as_described(astronaut):
     assert (gray[..., 0] == gray[..., 2]).all()
     assert made["face40"].width == round(512 * 40 / 88)
     assert np.array_equal(np.asarray(made["mirror"])[:, ::-1], np.asarray(astronaut))
+
+
+def test_light_and_camera_variants_change_the_photo_as_described(astronaut):
+    box = (180.0, 62.0, 268.0, 175.0)
+    made = {v.name: np.asarray(v.make(astronaut, box), dtype=float) for v in VARIANTS}
+    plain = made["original"]
+    assert all(made[n].shape == plain.shape for n in ("dark", "bright", "warm", "cool", "side_light", "blur",
+                                                       "noise"))
+    assert made["dark"].mean() < 0.7 * plain.mean() and made["bright"].mean() > 1.15 * plain.mean()
+    assert (made["bright"] == 255).mean() > (plain == 255).mean() + 0.05  # highlights clip, as on a sensor
+    red_over_blue = {n: made[n][..., 0].mean() / made[n][..., 2].mean() for n in ("original", "warm", "cool")}
+    assert red_over_blue["warm"] > 1.2 * red_over_blue["original"] > 1.2 * red_over_blue["cool"]
+    # Side light: untouched left of the face, darker across it, darkest (and flat) right of it.
+    shadow = made["side_light"] / np.maximum(plain, 1)
+    left, middle, right = (shadow[200:400, x][plain[200:400, x] > 60].mean() for x in (100, 224, 400))
+    assert left == pytest.approx(1.0, abs=0.01) and 0.4 < right < middle < 0.95  # 0.2 ** (1 / 2.2) = 0.48
+    def detail(a):  # mean absolute difference of neighbouring pixels: fine detail
+        return np.abs(np.diff(a.mean(2), axis=1)).mean()
+    assert detail(made["blur"]) < 0.7 * detail(plain) and detail(made["noise"]) > 1.5 * detail(plain)
+    again = np.asarray(next(v for v in VARIANTS if v.name == "noise").make(astronaut, box), dtype=float)
+    assert np.array_equal(again, made["noise"])  # seeded: a benchmark run repeats
+    assert 10 < (made["noise"] - plain).std() < 14
+
+
+def test_a_run_can_be_limited_to_some_variants(predictor, portraits):
+    assert [v.name for v in chosen_variants(["blur", "dark"])] == ["original", "dark", "blur"]
+    assert chosen_variants(None) == VARIANTS
+    with pytest.raises(ValueError, match="unknown variant.*fog"):
+        chosen_variants(["fog"])
+    report = robustness(predictor, [portraits], split=None, max_rows=2, progress=False,
+                        variants=chosen_variants(["warm"]))
+    assert set(report["table"][portraits.name]) == {"original", "warm"} and set(report["variants"]) == {"original",
+                                                                                                        "warm"}
+    assert report["table"][portraits.name]["warm"]["n"] == 2
 
 
 def test_targets_are_checked_per_variant():

@@ -418,6 +418,11 @@ def test_the_command_line_sets_every_setting_the_bracket_refit_included():
     assert plain.bracket_refit_powers == TrainConfig().bracket_refit_powers and plain == TrainConfig()
     with pytest.raises(SystemExit):
         parse_args(["--bracket-refit-powers", "half"])
+    # The augmentation's settings, each as --augment-NAME, gathered into the AugmentSpec the run saves.
+    camera, _ = parse_args(["--augment-noise", "0.2", "--augment-blur", "0.1", "--augment-cut-inner", "0.3", "0.3",
+                            "0.3", "0.4"])
+    assert (camera.augment.noise, camera.augment.blur, camera.augment.cut_inner) == (0.2, 0.1, (0.3, 0.3, 0.3, 0.4))
+    assert camera.augment.jpeg == TrainConfig().augment.jpeg and camera.steps == TrainConfig().steps
 
 
 def test_an_ensembles_intervals_recalibrate_with_its_weights_and_records_kept(astronaut, tmp_path):

@@ -54,6 +54,15 @@ class AugmentSpec:
     contrast: float = 0.25
     saturation: float = 0.3
     grayscale: float = 0.1  # some test photos are black and white
+    # Light and camera, as the robustness benchmark's variants of those names make them (training/learn/
+    # robustness.py): each the probability that a face gets it. v12, trained without them, read a photo with
+    # sensor noise (12 levels) +2.3 BMI heavier and UTKFace faces 4.5 years older, a defocused one (blur radius
+    # 1/50 of the face) 5.5 years younger, and kept UTKFace brackets for only 84% of overexposed faces
+    # (docs/measurements/2026-12-07i). 0 (v1-v12): off, and the random stream is the same as theirs.
+    white_balance: float = 0.0  # warm or cool light left uncorrected: red x1.3**t, blue x1.4**-t, t in [-1, 1]
+    exposure: float = 0.0  # light x2**e in linear light, e in [-1.5, 1] stops, highlights clipped like a sensor's
+    blur: float = 0.0  # out of focus: Gaussian blur of sd 0.3-2 crop pixels (the face spans ~75 of them)
+    noise: float = 0.0  # a small sensor in dim light: Gaussian noise of sd 2-16 levels per pixel and channel
 
 
 def reframe_crops(context: torch.Tensor, spec: CropSpec, aug: AugmentSpec | None,
@@ -135,6 +144,8 @@ def reframe_crops(context: torch.Tensor, spec: CropSpec, aug: AugmentSpec | None
     colour = mean + (colour - mean) * uniform(1 - aug.contrast, 1 + aug.contrast).view(n, 1, 1, 1)
     colour = (colour * uniform(1 - aug.brightness, 1 + aug.brightness).view(n, 1, 1, 1)).clamp(0, 255)
 
+    colour = _camera(colour, inside, aug, generator)
+
     # 5. JPEG artefacts (PIL, a face at a time: cheap at this size).
     for i in np.flatnonzero(chance(aug.jpeg).numpy()):
         quality = int(uniform(10, 60, (1,)).item())
@@ -142,6 +153,49 @@ def reframe_crops(context: torch.Tensor, spec: CropSpec, aug: AugmentSpec | None
         Image.fromarray(colour[i].round().byte().permute(1, 2, 0).numpy()).save(buffer, "JPEG", quality=quality)
         colour[i] = torch.from_numpy(np.array(Image.open(buffer).convert("RGB"))).permute(2, 0, 1).float()
     return _to_uint8(fill_outside(colour * inside, inside, spec))
+
+
+def _camera(colour: torch.Tensor, inside: torch.Tensor, aug: AugmentSpec,
+            generator: torch.Generator | None) -> torch.Tensor:
+    """White balance and exposure (in linear light), then defocus and sensor noise, each on a share of the faces
+    (AugmentSpec); colour: (N, 3, S, S) sRGB levels of the photo's own pixels, inside: their weight. Nothing is
+    drawn for a setting at 0, so a spec without them keeps the earlier random stream."""
+    n = len(colour)
+
+    def drawn(p, low, high):  # per face: a value in [low, high) with probability p, else nan (left alone)
+        value = torch.rand(n, generator=generator) * (high - low) + low
+        return torch.where(torch.rand(n, generator=generator) < p, value, torch.full((n,), float("nan")))
+
+    if aug.white_balance > 0 or aug.exposure > 0:
+        gain = torch.ones(n, 3)
+        if aug.white_balance > 0:
+            t = drawn(aug.white_balance, -1.0, 1.0).nan_to_num(0.0)
+            gain[:, 0], gain[:, 2] = 1.3 ** t, 1.4 ** -t
+        if aug.exposure > 0:
+            gain = gain * (2.0 ** drawn(aug.exposure, -1.5, 1.0).nan_to_num(0.0)).unsqueeze(1)
+        colour = ((colour / 255).clamp(0, 1) ** 2.2 * gain.view(n, 3, 1, 1)).clamp(0, 1) ** (1 / 2.2) * 255
+    if aug.blur > 0:
+        sigma = drawn(aug.blur, 0.3, 2.0)
+        for i in torch.nonzero(~sigma.isnan()).flatten().tolist():
+            # Normalised convolution: blur the photo's weighted pixels and the weight alike, so that the outside
+            # of the photo (no colour) does not bleed into its edge.
+            both = _gaussian_blur(torch.cat([colour[i] * inside[i], inside[i]]), float(sigma[i]))
+            colour[i] = both[:3] / both[3:].clamp_min(1e-3)
+    if aug.noise > 0:
+        sd = drawn(aug.noise, 2.0, 16.0).nan_to_num(0.0).view(n, 1, 1, 1)
+        colour = (colour + sd * torch.randn(colour.shape, generator=generator)).clamp(0, 255)
+    return colour
+
+
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(C, H, W) blurred by a Gaussian of standard deviation `sigma` pixels (separable, edges replicated)."""
+    radius = max(1, math.ceil(3 * sigma))
+    kernel = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=torch.float32) / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    c = x.shape[0]
+    padded = F.pad(x.unsqueeze(0), (radius, radius, radius, radius), mode="replicate")
+    across = F.conv2d(padded, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1).contiguous(), groups=c)
+    return F.conv2d(across, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1).contiguous(), groups=c)[0]
 
 
 def _to_uint8(x: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ from facebmi.config import CONFIG_FORMAT_VERSION, ModelConfig
 from facebmi.labels import AGE_BRACKETS
 from facebmi.model import FaceAttributeModel, ModelOutput, infer_outputs
 from facebmi.pair import bmi_change
-from training.learn.augment import reframe_crops
+from training.learn.augment import AugmentSpec, reframe_crops
 from training.learn.checkpoint import (checkpoint_path, config_record, load_checkpoint, plain_json, save_checkpoint,
                                       saved_config)
 from training.learn.metrics import age_decade, bmi_metrics, bracket_metrics, change_metrics
@@ -635,15 +635,15 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     rest of the arguments (--finalize, --calibrate-only)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "augment":  # a structured setting: edit TrainConfig
-            continue
-        default = getattr(defaults, f.name)
+    settings = [(f.name, getattr(defaults, f.name)) for f in dataclasses.fields(TrainConfig) if f.name != "augment"]
+    # The augmentation's settings as --augment-NAME (e.g. --augment-noise 0.2), gathered back into an AugmentSpec.
+    settings += [("augment_" + f.name, getattr(defaults.augment, f.name)) for f in dataclasses.fields(AugmentSpec)]
+    for name, default in settings:
         if isinstance(default, tuple):  # e.g. --bracket-refit-powers 0.25 0.5
-            parser.add_argument("--" + f.name.replace("_", "-"), type=type(default[0]), nargs="+", default=default)
+            parser.add_argument("--" + name.replace("_", "-"), type=type(default[0]), nargs="+", default=default)
             continue
         kind = _yes_no if isinstance(default, bool) else type(default)  # bool("False") is True
-        parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=default)
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
     saved = parser.add_mutually_exclusive_group()
     saved.add_argument("--finalize", type=Path, metavar="MODEL",
                        help="only redo the post-training steps on a saved model folder, written to --out")
@@ -660,8 +660,10 @@ def parse_args(argv=None) -> tuple[TrainConfig, argparse.Namespace]:
     run_only = ("finalize", "calibrate_only", "resume", "pause_at_step", "pause_after_minutes")
     if args.resume:
         return saved_config(args.resume, threads=args.threads, device=args.device), args
-    cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k not in run_only})
-    return cfg, args
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k not in run_only}
+    augment = AugmentSpec(**{k.removeprefix("augment_"): values.pop(k)
+                             for k in list(values) if k.startswith("augment_")})
+    return TrainConfig(**values, augment=augment), args
 
 
 def main(argv=None):
