@@ -92,6 +92,15 @@ def test_robustness_groups_calibration_pairs_and_before_after_sections():
     assert "| bmi-reddit box_cut: bmi shift | +6.38 | +1.84 |" in card
     assert "reads differently, cut at the face's box: +1.8 BMI on average (robustness benchmark above)." in card
     assert "| robustness targets missed | 3 | 1 |" in card and "Framing no longer matters." in card
+    # A benchmark that gained variants since the previous model: the misses are counted where both were measured.
+    grown = {**robust, "variants": {"original": "", "box_cut": "", "noise": ""},
+             "targets_missed": [*robust["targets_missed"], "bmi-reddit noise: mean BMI shift +2.33"]}
+    older = {"targets_missed": ["bmi-reddit box_cut: mean BMI shift +6.38", "bmi-reddit box_cut: Pearson r 0.516"],
+             "table": {"bmi-reddit": {"original": {}, "box_cut": {"bmi_shift": 6.38, "bmi_r": 0.516}}}}
+    grown_card = render_model_card(CONFIG, {"bmi-reddit": reddit}, repo_id="org/m", robustness=grown,
+                                   before_robustness=older)
+    assert "| robustness targets missed (over the 1 variant both were measured on) | 2 | 1 |" in grown_card
+    assert "Targets missed (2" in grown_card
     assert "The largest shares are mouth and jaw (40.0%) and eyes (30.0%)" in card
     assert "None" not in card and "nan" not in card.lower().replace("non-commercial", "")
 

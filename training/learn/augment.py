@@ -144,6 +144,7 @@ def reframe_crops(context: torch.Tensor, spec: CropSpec, aug: AugmentSpec | None
     colour = mean + (colour - mean) * uniform(1 - aug.contrast, 1 + aug.contrast).view(n, 1, 1, 1)
     colour = (colour * uniform(1 - aug.brightness, 1 + aug.brightness).view(n, 1, 1, 1)).clamp(0, 255)
 
+    # 4b. Light and camera: white balance, exposure, defocus, sensor noise (off unless the spec asks).
     colour = _camera(colour, inside, aug, generator)
 
     # 5. JPEG artefacts (PIL, a face at a time: cheap at this size).

@@ -45,10 +45,25 @@ def robustness_table(report: dict | None) -> str:
     return "\n".join(rows)
 
 
-def targets_missed(report: dict | None, key: str = "targets_missed") -> list[str]:
-    """A robustness report's targets missed (key "targets_missed_clearly": those beyond sampling noise)."""
+def targets_missed(report: dict | None, key: str = "targets_missed", variants: set | None = None) -> list[str]:
+    """A robustness report's targets missed (key "targets_missed_clearly": those beyond sampling noise), or only
+    those of `variants` (each miss reads "SOURCE VARIANT: ...")."""
     missed = dig(report, key)
-    return [str(m) for m in missed] if isinstance(missed, list) else []
+    missed = [str(m) for m in missed] if isinstance(missed, list) else []
+    return missed if variants is None else [m for m in missed if m.split(":")[0].split(" ")[-1] in variants]
+
+
+def _variants(report: dict | None) -> set:
+    """The variants a robustness report measured, the untouched photo aside (its "variants" names, or those of its
+    table)."""
+    named, table = dig(report, "variants"), dig(report, "table")
+    if isinstance(named, dict):
+        names = set(named)
+    elif isinstance(table, dict):
+        names = {v for source in table.values() if isinstance(source, dict) for v in source}
+    else:
+        names = set()
+    return names - {"original"}
 
 
 def group_table(reports: dict, key: str, title: str) -> str:
@@ -152,8 +167,18 @@ def before_after_table(before: dict | None, after: dict | None, before_rob: dict
     ]:
         path = ("table", source, variant, field)
         add(f"{source} {variant}: {field.replace('_', ' ')}", dig(before_rob, *path), dig(after_rob, *path), **fmt)
-    rows.append(f"| robustness targets missed | {len(targets_missed(before_rob)) if before_rob else DASH} "
-                f"| {len(targets_missed(after_rob)) if after_rob else DASH} |")
+    # Counted over the variants both reports measured: a benchmark that gained variants (light and camera,
+    # 2026-12-07i) must not make the newer model look worse for being asked more.
+    old_variants, new_variants = _variants(before_rob), _variants(after_rob)
+    # None where both measured the same variants or either does not say which: every miss counts.
+    shared = old_variants & new_variants if old_variants and new_variants and old_variants != new_variants else None
+
+    def missed(report):
+        return len(targets_missed(report, variants=shared)) if report else DASH
+
+    label = "robustness targets missed" + (
+        f" (over the {len(shared)} variant{'s' if len(shared) != 1 else ''} both were measured on)" if shared else "")
+    rows.append(f"| {label} | {missed(before_rob)} | {missed(after_rob)} |")
     return "| figure | previous model | this model |\n|---|---|---|\n" + "\n".join(rows)
 
 

@@ -137,8 +137,9 @@ def uses_bf16(precision: str, device: torch.device) -> bool:
 def twin_views(context: torch.Tensor, spec, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
     """The twins' re-framed views (uint8 crops) of cached wider views: re-framed, rotated and recoloured, not shrunk
     to 20 px or compressed to JPEG 10 (asking for the same answer from a face whose detail is gone only teaches the
-    network to ignore detail); a share cfg.twin_framed of them framed tightly on all four sides, the photo ending
-    there (no canvas)."""
+    network to ignore detail), but with the light and camera effects where the spec has them on (white balance,
+    exposure, a blur of at most 2 px, noise: the face's shape is all still there); a share cfg.twin_framed of them
+    framed tightly on all four sides, the photo ending there (no canvas)."""
     keep_detail = dataclasses.replace(cfg.augment, low_res=0.0, jpeg=0.0)
     views = reframe_crops(context, spec, keep_detail, gen)
     if cfg.twin_framed > 0:
