@@ -124,6 +124,27 @@ def test_twins_can_be_framed_on_all_four_sides(views):
     assert framed_on_four_sides(usual).float().mean() < 0.7  # usually some side is left as it was
 
 
+def test_twins_can_be_kept_free_of_the_camera_effects(views):
+    """TrainConfig.twin_camera off: with noise and blur on in the augmentation, the twins are made exactly as
+    if both were off (same random stream); on (the default), the twins get them too."""
+    import dataclasses
+
+    from training.learn.train import twin_views
+    from training.learn.train_config import TrainConfig
+
+    spec = CropSpec()
+    camera = TrainConfig(augment=dataclasses.replace(AugmentSpec(), noise=1.0, blur=1.0), twin_framed=0.5)
+    assert camera.twin_camera
+
+    def twins(cfg):
+        return twin_views(views, spec, cfg, torch.Generator().manual_seed(5))
+
+    free = twins(dataclasses.replace(camera, twin_camera=False))
+    assert torch.equal(free, twins(dataclasses.replace(camera, augment=AugmentSpec())))
+    with_camera = twins(camera).float()
+    assert (with_camera - free.float()).abs().mean() > 1.0  # noise of sd up to 12 levels and a blur: not subtle
+
+
 def test_light_and_camera_augmentation_acts_only_where_asked(views):
     """AugmentSpec's white balance, exposure, blur and noise come after every other random draw but JPEG's: with
     JPEG off, a spec with one of them on differs from the same spec without it by that effect alone, on the

@@ -138,9 +138,11 @@ def twin_views(context: torch.Tensor, spec, cfg: TrainConfig, gen: torch.Generat
     """The twins' re-framed views (uint8 crops) of cached wider views: re-framed, rotated and recoloured, not shrunk
     to 20 px or compressed to JPEG 10 (asking for the same answer from a face whose detail is gone only teaches the
     network to ignore detail), but with the light and camera effects where the spec has them on (white balance,
-    exposure, a blur of at most 2 px, noise: the face's shape is all still there); a share cfg.twin_framed of them
-    framed tightly on all four sides, the photo ending there (no canvas)."""
+    exposure, a blur of at most 2 px, noise: the face's shape is all still there) unless cfg.twin_camera is off;
+    a share cfg.twin_framed of them framed tightly on all four sides, the photo ending there (no canvas)."""
     keep_detail = dataclasses.replace(cfg.augment, low_res=0.0, jpeg=0.0)
+    if not cfg.twin_camera:
+        keep_detail = dataclasses.replace(keep_detail, white_balance=0.0, exposure=0.0, blur=0.0, noise=0.0)
     views = reframe_crops(context, spec, keep_detail, gen)
     if cfg.twin_framed > 0:
         tight = dataclasses.replace(keep_detail, reframe=1.0, frame_share=1.0, canvas=0.0)

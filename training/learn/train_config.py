@@ -48,6 +48,11 @@ class TrainConfig:
     # where v10's answers still move while the landmarks barely do (docs/measurements/2026-12-07). 0: twins are
     # re-framed like every other view (v1-v10), and the random stream is the same as theirs.
     twin_framed: float = 0.0
+    # Whether the twins' views also get the light and camera effects the augmentation has on (white balance,
+    # exposure, blur, noise: augment.py). With them (k0, k1: docs/measurements/2026-12-07i) the framing
+    # invariance the twins are for was read less well; False keeps the twins to framing, rotation and colour,
+    # and leaves the camera effects to the supervised views. Changes nothing while those effects are off (v1-v12).
+    twin_camera: bool = True
     w_bracket: float = 0.5
     w_age: float = 0.5
     # Non-BMI faces are drawn with weight count**-balance_power of their (source, bracket, race) cell, so
