@@ -156,6 +156,13 @@ def reframe_crops(context: torch.Tensor, spec: CropSpec, aug: AugmentSpec | None
     return _to_uint8(fill_outside(colour * inside, inside, spec))
 
 
+def relit(colour, gain):
+    """Colour (sRGB in [0, 1]; a numpy array or a tensor) with its light multiplied by `gain` in linear light, as
+    a camera's exposure, white balance or a shadow acts, then back to sRGB (gamma 2.2), clipped like a sensor's
+    highlights. Training's augmentation (_camera) and the robustness benchmark's light variants share it."""
+    return (colour ** 2.2 * gain).clip(0, 1) ** (1 / 2.2)
+
+
 def _camera(colour: torch.Tensor, inside: torch.Tensor, aug: AugmentSpec,
             generator: torch.Generator | None) -> torch.Tensor:
     """White balance and exposure (in linear light), then defocus and sensor noise, each on a share of the faces
@@ -174,7 +181,7 @@ def _camera(colour: torch.Tensor, inside: torch.Tensor, aug: AugmentSpec,
             gain[:, 0], gain[:, 2] = 1.3 ** t, 1.4 ** -t
         if aug.exposure > 0:
             gain = gain * (2.0 ** drawn(aug.exposure, -1.5, 1.0).nan_to_num(0.0)).unsqueeze(1)
-        colour = ((colour / 255).clamp(0, 1) ** 2.2 * gain.view(n, 3, 1, 1)).clamp(0, 1) ** (1 / 2.2) * 255
+        colour = relit((colour / 255).clamp(0, 1), gain.view(n, 3, 1, 1)) * 255
     if aug.blur > 0:
         sigma = drawn(aug.blur, 0.3, 2.0)
         for i in torch.nonzero(~sigma.isnan()).flatten().tolist():

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from facebmi.images import ImageError, load_image
 from facebmi.predictor import FaceResult, Predictor
 from facebmi.report import largest_face_index
+from training.learn.augment import relit
 from training.learn.metrics import person_bootstrap_ci, person_bootstrap_r_drop_ci
 from training.sources import read_folder
 from training.splits import split_of
@@ -73,11 +74,9 @@ def _face_width(photo: Image.Image, box, width: float) -> Image.Image:
 
 def _relit(photo: Image.Image, gain) -> Image.Image:
     """The photo with its light multiplied by `gain` (a number, an RGB triple or an (H, W, 1) map) in linear
-    light, as a camera's exposure, white balance or a shadow acts, then back to sRGB (gamma 2.2; clipped like a
-    sensor's highlights)."""
-    linear = (np.asarray(photo, dtype=np.float32) / 255.0) ** 2.2
-    relit = np.clip(linear * np.asarray(gain, dtype=np.float32), 0.0, 1.0) ** (1 / 2.2)
-    return Image.fromarray(np.round(relit * 255.0).astype(np.uint8))
+    light (augment.relit, as training's augmentation does it)."""
+    colour = relit(np.asarray(photo, dtype=np.float32) / 255.0, np.asarray(gain, dtype=np.float32))
+    return Image.fromarray(np.round(colour * 255.0).astype(np.uint8))
 
 
 def _side_light(photo: Image.Image, box, far: float = 0.2) -> Image.Image:
