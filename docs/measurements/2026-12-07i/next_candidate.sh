@@ -4,9 +4,10 @@
 # finalized, averaged; then judged on validation against v12 (robustness, every variant, and the training records).
 # Judged by decision_rule_e19.txt. One prepared script, for a lent GPU (bash ... cuda) or 2 CPU cores (bash ...:
 # ~1 h for the cache, then ~2 x 35 min for the networks at 2026-12-07i's speed, 5 min to average, ~25 min robustness).
-#   bash docs/measurements/2026-12-07i/next_candidate.sh [cpu|cuda] [probability of each camera effect]
+#   bash docs/measurements/2026-12-07i/next_candidate.sh [cpu|cuda] [probability of each camera effect] \
+#       [twins with the camera effects: true|false (TrainConfig.twin_camera, added 2026-12-08)]
 set -euo pipefail
-DEVICE=${1:-cpu}; P=${2:-0.25}
+DEVICE=${1:-cpu}; P=${2:-0.25}; TWIN_CAMERA=${3:-true}
 export PYTHONPATH=.
 D="../shared/datasets/bmi-reddit ../shared/datasets/age-utkface ../shared/datasets/age-adience-subset"
 python -m training.prepare --out .cache/faces  # resumes: finished shards are kept
@@ -14,7 +15,8 @@ python -m training.learn.ensemble --split facebmi/default_model --out runs/v12
 for i in 0 1; do
     python -m training.learn.train --faces .cache/faces --init runs/v12/member$i --out runs/k13_$i --steps 800 \
         --lr 5e-4 --warmup-steps 100 --seed $((30 + i)) --twin-framed 0.5 --w-consistency 0.1 --device "$DEVICE" \
-        --augment-white-balance "$P" --augment-exposure "$P" --augment-blur "$P" --augment-noise "$P"
+        --augment-white-balance "$P" --augment-exposure "$P" --augment-blur "$P" --augment-noise "$P" \
+        --twin-camera "$TWIN_CAMERA"
 done
 python -m training.learn.ensemble --members runs/k13_0 runs/k13_1 --out runs/e19
 python -m training.learn.robustness --model runs/e19 --data $D --split validation --max-per-source 300 \
