@@ -49,9 +49,10 @@ class TrainConfig:
     # re-framed like every other view (v1-v10), and the random stream is the same as theirs.
     twin_framed: float = 0.0
     # Whether the twins' views also get the light and camera effects the augmentation has on (white balance,
-    # exposure, blur, noise: augment.py). With them (k0, k1: docs/measurements/2026-12-07i) the framing
-    # invariance the twins are for was read less well; False keeps the twins to framing, rotation and colour,
-    # and leaves the camera effects to the supervised views. Changes nothing while those effects are off (v1-v12).
+    # exposure, blur, noise: augment.py). False keeps the twins to framing, rotation and colour, and leaves the
+    # camera effects to the supervised views. With the effects on, the tight cut moved either way (Reddit BMI
+    # shift -0.93 with them, k0; -1.07 without, t0; -0.55 with no effects: docs/measurements/2026-12-08): the
+    # noise effect moves it, not the twins. Changes nothing while those effects are off (v1-v12).
     twin_camera: bool = True
     w_bracket: float = 0.5
     w_age: float = 0.5
